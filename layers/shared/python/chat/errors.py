@@ -1,0 +1,67 @@
+"""Domain errors, each bound to the protocol error code a client sees.
+
+    ChatError                 internal
+    ├── BadRequest            bad_request
+    ├── TooLarge              too_large
+    ├── Unauthorized          unauthorized   (token expired or invalid: reconnect with a fresh one)
+    │   └── TokenRejected     (raised by the verifier; `status` 401, or 403 for a valid but disallowed token)
+    ├── Forbidden             forbidden      (not a member, or not allowed)
+    ├── NotFound              not_found
+    ├── RateLimited           rate_limited   (carries retry_after_ms)
+    ├── Rejected              rejected       (the moderation hook refused the content)
+    └── Unavailable           internal       (storage contention or throttling that outlasted our retries;
+                                              carries retry_after_ms: retrying with the same clientMsgId is safe)
+
+This is the one place that ties errors to codes: `chat.frames.error_frame` turns any exception into a frame.
+"""
+
+from __future__ import annotations
+
+from chat.protocol import ErrorCode
+
+
+class ChatError(Exception):
+    code: ErrorCode = "internal"
+
+    def __init__(self, message: str, *, retry_after_ms: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_ms = retry_after_ms
+
+
+class BadRequest(ChatError):
+    code = "bad_request"
+
+
+class TooLarge(ChatError):
+    code = "too_large"
+
+
+class Unauthorized(ChatError):
+    code = "unauthorized"
+
+
+class TokenRejected(Unauthorized):
+    def __init__(self, message: str, *, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Forbidden(ChatError):
+    code = "forbidden"
+
+
+class NotFound(ChatError):
+    code = "not_found"
+
+
+class RateLimited(ChatError):
+    code = "rate_limited"
+
+
+class Rejected(ChatError):
+    code = "rejected"
+
+
+class Unavailable(ChatError):
+    code = "internal"

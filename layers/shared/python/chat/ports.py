@@ -1,0 +1,158 @@
+"""What the chat service needs from the outside world, as small interfaces, and the records it exchanges.
+
+Adapters: `chat.dynamo.DynamoChatStore` (DynamoDB), `chat.fanout.ManagementApiNotifier` (API Gateway
+Management API). Unit tests use in-memory fakes of the same ports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chat.protocol import Message
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is on a connection: taken from the verified token, never from a frame."""
+
+    user_id: str
+    name: str
+    token_expires_at: int  # epoch seconds
+
+
+@dataclass(frozen=True)
+class LiveConnection:
+    """One of a user's open connections, with the time API Gateway will close it at the latest.
+
+    Stored on the user item as `"{expires_at}:{connection_id}"`, so that a `$disconnect` that never came cannot
+    keep a user online past the connection's hard lifetime.
+    """
+
+    connection_id: str
+    expires_at: int
+
+    def encode(self) -> str:
+        return f"{self.expires_at}:{self.connection_id}"
+
+    @classmethod
+    def decode(cls, entry: str) -> LiveConnection:
+        expires_at, _, connection_id = entry.partition(":")
+        return cls(connection_id, int(expires_at))
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    name: str
+    connections: frozenset[LiveConnection] = frozenset()
+    last_seen: str | None = None
+
+    def live_connections(self, now: float) -> list[LiveConnection]:
+        return [c for c in self.connections if c.expires_at > now]
+
+    def is_online(self, now: float) -> bool:
+        return bool(self.live_connections(now))
+
+
+@dataclass(frozen=True)
+class RoomRecord:
+    id: str
+    name: str | None
+    is_group: bool
+    member_ids: frozenset[str]
+    created_at: str
+    last_seq: int = 0
+    last_message: Message | None = None
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """A message before it has its `seq`; the store assigns it in the commit."""
+
+    id: str
+    room_id: str
+    sender_id: str
+    sender_name: str
+    content: str
+    created_at: str
+    client_msg_id: str
+    reply_to_id: str | None
+
+
+@dataclass(frozen=True)
+class Appended:
+    message: Message
+    created: bool  # False: this (roomId, clientMsgId) was stored before; `message` is the original
+
+
+@dataclass(frozen=True)
+class HistorySlice:
+    messages: list[Message]  # ascending seq
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class PresenceChange:
+    user: User
+    changed: bool  # the user went online (connect) or offline (disconnect) with this change
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of a fan-out: connections that are gone (410) and those that could not be reached."""
+
+    delivered: int = 0
+    gone: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class ChatStore(Protocol):
+    # connections and presence
+    def add_connection(
+        self, connection: LiveConnection, identity: Identity, connected_at: str, now: float
+    ) -> PresenceChange: ...
+
+    def remove_connection(self, connection_id: str, now: float, last_seen: str) -> PresenceChange | None: ...
+
+    def forget_connections(self, stale: Iterable[tuple[str, LiveConnection]]) -> None:
+        """Drop connections found gone during a fan-out: (user id, connection) pairs."""
+        ...
+
+    def get_users(self, user_ids: Iterable[str]) -> dict[str, User]: ...
+
+    def find_users(self, name_prefix: str, limit: int) -> list[User]: ...
+
+    # rooms
+    def get_room(self, room_id: str) -> RoomRecord | None: ...
+
+    def create_room(self, room: RoomRecord) -> RoomRecord:
+        """Store a new room with its members; for an existing id (a direct room) return the stored one."""
+        ...
+
+    def add_members(self, room_id: str, by_user_id: str, user_ids: Iterable[str]) -> RoomRecord: ...
+
+    def remove_member(self, room_id: str, user_id: str) -> RoomRecord: ...
+
+    def rooms_of(self, user_id: str) -> list[RoomRecord]: ...
+
+    # messages
+    def append_message(self, draft: MessageDraft) -> Appended:
+        """Store once per (roomId, clientMsgId) with the room's next gap-free seq, in one atomic commit."""
+        ...
+
+    def history(
+        self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int
+    ) -> HistorySlice: ...
+
+    # flood control
+    def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:
+        """Count one frame of the user's; None when within the limit, else milliseconds until it resets."""
+        ...
+
+
+class Notifier(Protocol):
+    def post(self, connection_ids: Sequence[str], payload: bytes) -> Delivery:
+        """Send one payload to many connections, concurrently; never raises for a single connection."""
+        ...

@@ -1,0 +1,39 @@
+"""Which Lambda function serves which WebSocket route: read by the CDK stack and the local gateway alike.
+
+Route selection is `$request.body.action`; a frame whose action has no route goes to `$default`, which answers
+`bad_request`. Every frame route has a `$default` route response, so a handler's returned body is the reply.
+"""
+
+from __future__ import annotations
+
+from chat.protocol import ACTIONS
+
+ROUTE_SELECTION_EXPRESSION = "$request.body.action"
+AUTHORIZER_FUNCTION = "authorizer"
+# Query-string parameter that carries the access token on $connect (browsers cannot set WebSocket headers).
+TOKEN_QUERY_PARAMETER = "token"
+
+ROUTES: dict[str, str] = {
+    "$connect": "connect",
+    "$disconnect": "disconnect",
+    "$default": "rooms",
+    "sendMessage": "send_message",
+    "typing": "typing",
+    "history": "history",
+    "createRoom": "rooms",
+    "openDirect": "rooms",
+    "addMembers": "rooms",
+    "leaveRoom": "rooms",
+    "listRooms": "rooms",
+    "listUsers": "rooms",
+    "presence": "rooms",
+    "ping": "rooms",
+}
+FUNCTIONS: tuple[str, ...] = (AUTHORIZER_FUNCTION, *dict.fromkeys(ROUTES.values()))
+
+assert set(ACTIONS) <= set(ROUTES), "every protocol action needs a route"
+
+
+def actions_of(function: str) -> frozenset[str]:
+    """The protocol actions a function serves (used to refuse frames routed to the wrong function)."""
+    return frozenset(a for a, f in ROUTES.items() if f == function and not a.startswith("$"))

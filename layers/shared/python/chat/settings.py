@@ -1,0 +1,93 @@
+"""Settings: one pydantic model of environment variables, validated once per cold start.
+
+The CDK stack, the local stack and the tests set exactly these variables (`Settings.environment_variables()`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CommaList = Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+class SettingsError(RuntimeError):
+    """A required environment variable is missing or invalid (raised at cold start)."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_by_alias=True, validate_by_name=True)
+
+    # Tables (names from chat.tables.TABLES: f"{spec.name}_table" <- spec.env_var)
+    connections_table: str = Field(alias="CONNECTIONS_TABLE")
+    users_table: str = Field(alias="USERS_TABLE")
+    rooms_table: str = Field(alias="ROOMS_TABLE")
+    memberships_table: str = Field(alias="MEMBERSHIPS_TABLE")
+    messages_table: str = Field(alias="MESSAGES_TABLE")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    rate_limits_table: str = Field(alias="RATE_LIMITS_TABLE")
+
+    # The API Gateway Management API of this WebSocket stage: https://{api}.execute-api.{region}.amazonaws.com/{stage}
+    connections_endpoint_url: str = Field(alias="CONNECTIONS_ENDPOINT_URL")
+    # Only for the local stack and tests (moto); unset on AWS.
+    dynamodb_endpoint_url: str | None = Field(default=None, alias="DYNAMODB_ENDPOINT_URL")
+
+    # Token verification
+    jwt_issuer: str = Field(alias="JWT_ISSUER")
+    jwt_audiences: CommaList = Field(alias="JWT_AUDIENCE")
+    jwks_url: str = Field(alias="JWKS_URL")
+    jwt_algorithms: CommaList = Field(default=("RS256", "ES256"), alias="JWT_ALGORITHMS")
+
+    # Flood control: at most `rate_limit_frames` frames per user in any fixed window of `rate_limit_window_seconds`.
+    rate_limit_frames: int = Field(default=30, ge=1, alias="RATE_LIMIT_FRAMES")
+    rate_limit_window_seconds: int = Field(default=10, ge=1, le=3600, alias="RATE_LIMIT_WINDOW_SECONDS")
+
+    moderation_mode: Literal["mask", "reject", "off"] = Field(default="mask", alias="MODERATION_MODE")
+    # Comma-separated words replacing the built-in list; unset keeps the built-in list.
+    moderation_words: tuple[str, ...] | None = Field(default=None, alias="MODERATION_WORDS")
+
+    fanout_concurrency: int = Field(default=32, ge=1, le=256, alias="FANOUT_CONCURRENCY")
+    # API Gateway closes every WebSocket connection after 2 hours.
+    connection_lifetime_seconds: int = Field(default=7200, ge=60, alias="CONNECTION_LIFETIME_SECONDS")
+
+    @field_validator("jwt_audiences", "jwt_algorithms", "moderation_words", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, algorithms: tuple[str, ...]) -> tuple[str, ...]:
+        allowed = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
+        if not set(algorithms) <= allowed:
+            raise ValueError(f"only asymmetric algorithms are allowed: {sorted(allowed)}")
+        return algorithms
+
+    def table_name(self, logical_name: str) -> str:
+        return str(getattr(self, f"{logical_name}_table"))
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        try:
+            return cls.model_validate(dict(environ))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+            )
+            raise SettingsError(f"invalid chat settings: {problems}") from exc
+
+    @classmethod
+    def environment_variables(cls) -> dict[str, bool]:
+        """Every variable the model reads, mapped to whether it is required."""
+        return {str(f.alias): f.is_required() for f in cls.model_fields.values()}
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    return Settings.from_environ(os.environ)

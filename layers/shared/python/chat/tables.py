@@ -1,0 +1,89 @@
+"""DynamoDB tables: key schemas, indexes and TTL attributes, defined once.
+
+The DynamoDB adapter, the CDK stack, the local stack and the tests all build their tables from `TABLES`.
+Each table's physical name reaches the code through the environment variable `env_var` (see settings.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+KeyType = Literal["S", "N"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: KeyType = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: Key
+    sort_key: Key | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # logical name: the settings field is f"{name}_table"
+    partition_key: Key
+    sort_key: Key | None = None
+    ttl_attribute: str | None = None
+    indexes: tuple[Index, ...] = field(default_factory=tuple)
+    # Chat history and its idempotency keys outlive a stack deletion unless the deployer says otherwise.
+    holds_history: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.name.upper()}_TABLE"
+
+
+USERS_BY_NAME_INDEX = "byName"
+# Every user item carries this constant so that one Query on `byName` lists users by name prefix (no Scan).
+USER_DIRECTORY_PARTITION = "users"
+
+CONNECTIONS = TableSpec("connections", Key("connectionId"), ttl_attribute="ttl")
+USERS = TableSpec(
+    "users",
+    Key("userId"),
+    indexes=(Index(USERS_BY_NAME_INDEX, Key("directory"), Key("nameKey")),),
+)
+ROOMS = TableSpec("rooms", Key("roomId"))
+MEMBERSHIPS = TableSpec("memberships", Key("userId"), Key("roomId"))
+MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"), holds_history=True)
+IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("clientMsgId"), holds_history=True)
+RATE_LIMITS = TableSpec("rate_limits", Key("bucket"), ttl_attribute="ttl")
+
+TABLES: tuple[TableSpec, ...] = (CONNECTIONS, USERS, ROOMS, MEMBERSHIPS, MESSAGES, IDEMPOTENCY, RATE_LIMITS)
+
+
+def create_table_kwargs(spec: TableSpec, table_name: str) -> dict[str, object]:
+    """`CreateTable` arguments for `spec` (on-demand), for moto and the local stack."""
+    keys = [spec.partition_key, *([spec.sort_key] if spec.sort_key else [])]
+    attributes = {k.name: k.type for k in keys}
+    indexes = []
+    for index in spec.indexes:
+        index_keys = [index.partition_key, *([index.sort_key] if index.sort_key else [])]
+        attributes.update({k.name: k.type for k in index_keys})
+        indexes.append(
+            {
+                "IndexName": index.name,
+                "KeySchema": _key_schema(index_keys),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        )
+    kwargs: dict[str, object] = {
+        "TableName": table_name,
+        "KeySchema": _key_schema(keys),
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        kwargs["GlobalSecondaryIndexes"] = indexes
+    return kwargs
+
+
+def _key_schema(keys: list[Key]) -> list[dict[str, str]]:
+    return [{"AttributeName": k.name, "KeyType": kind} for k, kind in zip(keys, ("HASH", "RANGE"), strict=False)]
