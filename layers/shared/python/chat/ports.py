@@ -21,6 +21,14 @@ class Identity:
     name: str
     token_expires_at: int  # epoch seconds
 
+    def authorizer_context(self) -> dict[str, str | int]:
+        """The context the `$connect` authorizer returns; API Gateway hands it to every later route."""
+        return {"userId": self.user_id, "userName": self.name, "tokenExpiresAt": self.token_expires_at}
+
+    @classmethod
+    def from_authorizer_context(cls, context: dict[str, object]) -> Identity:
+        return cls(str(context["userId"]), str(context["userName"]), int(str(context["tokenExpiresAt"])))
+
 
 @dataclass(frozen=True)
 class LiveConnection:
