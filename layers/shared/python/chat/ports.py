@@ -146,8 +146,11 @@ class ChatStore(Protocol):
     def rooms_of(self, user_id: str) -> list[RoomRecord]: ...
 
     # messages
-    def append_message(self, draft: MessageDraft) -> Appended:
-        """Store once per (roomId, clientMsgId) with the room's next gap-free seq, in one atomic commit."""
+    def append_message(self, draft: MessageDraft, *, last_seq_hint: int | None = None) -> Appended:
+        """Store once per (roomId, clientMsgId) with the room's next gap-free seq, in one atomic commit.
+
+        `last_seq_hint` is the room's lastSeq as the caller last read it: the first attempt's guess.
+        """
         ...
 
     def history(

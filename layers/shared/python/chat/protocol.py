@@ -7,6 +7,7 @@ in Python and camelCase on the wire. Extend freely (new actions, new optional fi
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
@@ -315,3 +316,8 @@ SERVER_FRAME_TYPES: tuple[type[ServerFrame], ...] = (
     Pong,
     ErrorFrame,
 )
+
+
+def encode(frame: ServerFrame) -> bytes:
+    """The bytes posted to a connection (compact JSON, UTF-8)."""
+    return json.dumps(frame.to_wire(), separators=(",", ":"), ensure_ascii=False).encode()

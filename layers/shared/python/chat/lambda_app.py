@@ -1,0 +1,135 @@
+"""The Lambda side of every function: build the service once per cold start, turn API Gateway events into service
+calls, and the outcome (a reply or an error) into the route response that API Gateway sends back to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from chat import protocol as p
+from chat.errors import ChatError
+from chat.frames import error_frame, read_frame
+from chat.moderation import DEFAULT_WORDS, Moderator
+from chat.observability import MetricUnit, logger, metrics, tracer
+from chat.ports import Identity
+from chat.service import Caller, ChatService, Limits
+from chat.settings import load_settings
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class PowertoolsMetrics:
+    def count(self, name: str, value: float = 1) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    def milliseconds(self, name: str, value: float) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+
+
+@lru_cache(maxsize=1)
+def chat_service() -> ChatService:
+    """One service, one boto3 client per AWS API and one fan-out pool per cold start, reused while warm."""
+    import boto3
+    from botocore.config import Config
+
+    from chat.dynamo import DynamoChatStore
+    from chat.fanout import ManagementApiNotifier
+
+    settings = load_settings()
+    timeouts = {"connect_timeout": 2, "read_timeout": 5}
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=settings.dynamodb_endpoint_url,
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, **timeouts),
+    )
+    management_api = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=settings.connections_endpoint_url,
+        # The notifier retries throttling itself; its pool and botocore's connection pool are the same size.
+        config=Config(
+            retries={"total_max_attempts": 1}, max_pool_connections=settings.fanout_concurrency, **timeouts
+        ),
+    )
+    return ChatService(
+        DynamoChatStore(dynamodb, settings),
+        ManagementApiNotifier(management_api, max_workers=settings.fanout_concurrency),
+        Moderator(settings.moderation_mode, settings.moderation_words or DEFAULT_WORDS),
+        limits=Limits(
+            rate_limit_frames=settings.rate_limit_frames,
+            rate_limit_window_seconds=settings.rate_limit_window_seconds,
+            connection_lifetime_seconds=settings.connection_lifetime_seconds,
+        ),
+        metrics=PowertoolsMetrics(),
+    )
+
+
+def powertools_handler(handle: Callable[[dict[str, Any]], dict[str, Any]]) -> LambdaHandler:
+    """Logger context, tracing and metrics around `handle`: every function's handler is this plus one call."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return handle(event)
+
+    return lambda_handler
+
+
+def handle_connect(event: dict[str, Any]) -> dict[str, Any]:
+    context = event["requestContext"]
+    identity = _identity(context)
+    if identity is None:  # only reachable if the authorizer is not wired to $connect
+        logger.error("connect without an authorizer context: refusing")
+        return {"statusCode": 401}
+    logger.append_keys(connectionId=context["connectionId"], userId=identity.user_id)
+    chat_service().connect(context["connectionId"], identity)
+    logger.info("connected")
+    return {"statusCode": 200}
+
+
+def handle_disconnect(event: dict[str, Any]) -> dict[str, Any]:
+    context = event["requestContext"]
+    logger.append_keys(connectionId=context["connectionId"], disconnectStatusCode=context.get("disconnectStatusCode"))
+    chat_service().disconnect(context["connectionId"])
+    logger.info("disconnected")
+    return {"statusCode": 200}
+
+
+def handle_frame(event: dict[str, Any]) -> dict[str, Any]:
+    """Any message route: the reply to the frame, or the error frame that explains why it changed nothing."""
+    context = event["requestContext"]
+    connection_id = context["connectionId"]
+    hints, frame = read_frame(event.get("body"))
+    logger.append_keys(
+        connectionId=connection_id, action=hints.action, roomId=hints.room_id, clientMsgId=hints.client_msg_id
+    )
+    reply: p.ServerFrame | None
+    try:
+        identity = _identity(context)
+        if identity is None:
+            raise ChatError("no authorizer context on a message route")
+        logger.append_keys(userId=identity.user_id)
+        service = chat_service()
+        service.admit(identity, hints.action)
+        if isinstance(frame, ChatError):
+            raise frame
+        reply = service.handle(Caller(connection_id, identity), frame)
+        logger.info("frame handled")
+    except ChatError as exc:
+        logger.info("frame refused", code=exc.code, reason=exc.message)
+        reply = error_frame(exc, hints)
+    except Exception as exc:
+        logger.exception("frame failed")
+        reply = error_frame(exc, hints)
+    if reply is None:
+        return {"statusCode": 200}
+    return {"statusCode": 200, "body": p.encode(reply).decode()}
+
+
+def _identity(request_context: dict[str, Any]) -> Identity | None:
+    authorizer = request_context.get("authorizer")
+    if not authorizer or "userId" not in authorizer:
+        return None
+    return Identity.from_authorizer_context(authorizer)
