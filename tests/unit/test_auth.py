@@ -1,4 +1,4 @@
-"""TokenVerifier: which tokens open a connection, with which identity, and how the issuer's JWKS is fetched."""
+"""TokenVerifier: which tokens open a connection, as whom, and how the issuer's JWKS is fetched."""
 
 from __future__ import annotations
 
