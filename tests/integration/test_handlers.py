@@ -1,0 +1,359 @@
+"""The Lambda handlers end to end: API-Gateway-shaped events in, real boto3 calls on moto's DynamoDB, frames
+posted through the real Management API client to a recording `@connections` endpoint."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chat.protocol import MAX_CONTENT_CHARS, MAX_FRAME_BYTES
+from local.dynamodb import EmbeddedDynamoDB, create_tables
+from tests.integration.handler_harness import (
+    TABLE_NAMES,
+    Gateway,
+    chat_environment,
+    reset_caches,
+    use_environment,
+)
+from tests.support.connections_api import ConnectionsApi
+
+
+@pytest.fixture
+def connections_api() -> Iterator[ConnectionsApi]:
+    api = ConnectionsApi().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def env_overrides() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def gateway(
+    monkeypatch: pytest.MonkeyPatch, connections_api: ConnectionsApi, env_overrides: dict[str, str]
+) -> Iterator[Gateway]:
+    use_environment(monkeypatch, chat_environment(connections_api.url, **env_overrides))
+    with mock_aws():
+        create_tables(boto3.client("dynamodb"), TABLE_NAMES)
+        yield Gateway(connections_api)
+    reset_caches()
+
+
+def stored_messages(room_id: str) -> list[dict[str, object]]:
+    items = boto3.client("dynamodb").query(
+        TableName=TABLE_NAMES["messages"],
+        KeyConditionExpression="roomId = :r",
+        ExpressionAttributeValues={":r": {"S": room_id}},
+        ConsistentRead=True,
+    )["Items"]
+    return [{"seq": int(i["seq"]["N"]), "content": i["content"]["S"]} for i in items]
+
+
+def test_two_users_chat_in_a_group_room(gateway: Gateway) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    alice_phone = gateway.connect("Alice")
+    room = gateway.group(alice, bob)
+
+    ack = gateway.message(alice, room["id"], "hello bob", requestId="q1")
+    reply = gateway.message(bob, room["id"], "hi alice")
+
+    assert ack["type"] == "ack" and ack["requestId"] == "q1"
+    assert ack["message"]["seq"] == 1 and ack["message"]["senderId"] == "alice"
+    assert ack["message"]["senderName"] == "Alice" and ack["message"]["replyToId"] is None
+    assert reply["message"]["seq"] == 2
+    assert [f["message"]["content"] for f in gateway.api.received(bob.connection_id, "message")] == ["hello bob"]
+    assert [f["message"]["content"] for f in gateway.api.received(alice.connection_id, "message")] == ["hi alice"]
+    assert [f["message"]["content"] for f in gateway.api.received(alice_phone.connection_id, "message")] == [
+        "hello bob",
+        "hi alice",
+    ]
+    assert stored_messages(room["id"]) == [{"seq": 1, "content": "hello bob"}, {"seq": 2, "content": "hi alice"}]
+
+
+def test_a_direct_room_is_the_same_whoever_opens_it_and_the_other_user_is_told(gateway: Gateway) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+
+    opened = gateway.send(alice, "openDirect", userId="bob")
+    reopened = gateway.send(bob, "openDirect", userId="alice")
+
+    assert opened["room"] == reopened["room"]
+    assert opened["room"]["isGroup"] is False and opened["room"]["memberIds"] == ["alice", "bob"]
+    assert [f["room"]["id"] for f in gateway.api.received(bob.connection_id, "room")] == [opened["room"]["id"]]
+    gateway.message(bob, opened["room"]["id"], "psst")
+    assert gateway.api.received(alice.connection_id, "message")[0]["message"]["content"] == "psst"
+
+
+def test_a_retried_send_gets_the_same_ack_and_stores_one_copy(gateway: Gateway) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    room = gateway.group(alice, bob)
+    client_msg_id = str(uuid.uuid4())
+
+    first = gateway.message(alice, room["id"], "only once", clientMsgId=client_msg_id)
+    retry = gateway.message(alice, room["id"], "only once", clientMsgId=client_msg_id)
+
+    assert retry == first
+    assert stored_messages(room["id"]) == [{"seq": 1, "content": "only once"}]
+    assert len(gateway.api.received(bob.connection_id, "message")) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "fields"),
+    [
+        ("sendMessage", {"content": "let me in", "clientMsgId": "0b7c3a2e-1111-4c4c-9d9d-123456789abc"}),
+        ("typing", {"isTyping": True}),
+        ("history", {}),
+        ("presence", {}),
+        ("addMembers", {"memberIds": ["eve"]}),
+        ("leaveRoom", {}),
+    ],
+)
+def test_non_members_are_forbidden_every_room_action_and_nothing_changes(
+    gateway: Gateway, action: str, fields: dict[str, object]
+) -> None:
+    alice, eve = gateway.connect("Alice"), gateway.connect("Eve")
+    room = gateway.group(alice)
+    gateway.message(alice, room["id"], "secret")
+
+    reply = gateway.send(eve, action, roomId=room["id"], requestId="r9", **fields)
+
+    assert reply["type"] == "error" and reply["code"] == "forbidden"
+    assert reply["action"] == action and reply["requestId"] == "r9"
+    assert stored_messages(room["id"]) == [{"seq": 1, "content": "secret"}]
+    assert gateway.send(alice, "presence", roomId=room["id"])["users"][0]["userId"] == "alice"
+    assert len(gateway.send(alice, "presence", roomId=room["id"])["users"]) == 1
+    assert gateway.api.received(alice.connection_id, "typing") == []
+
+
+def test_an_unknown_room_is_not_found(gateway: Gateway) -> None:
+    alice = gateway.connect("Alice")
+    assert gateway.message(alice, "r_nope")["code"] == "not_found"
+
+
+def test_history_pages_both_directions_for_catch_up(gateway: Gateway) -> None:
+    alice = gateway.connect("Alice")
+    room = gateway.group(alice)
+    for i in range(1, 6):
+        gateway.message(alice, room["id"], f"m{i}")
+
+    latest = gateway.send(alice, "history", roomId=room["id"], limit=2)
+    older = gateway.send(alice, "history", roomId=room["id"], beforeSeq=4, limit=2)
+    oldest = gateway.send(alice, "history", roomId=room["id"], beforeSeq=2, limit=2)
+    catch_up = gateway.send(alice, "history", roomId=room["id"], afterSeq=2)
+
+    assert ([m["seq"] for m in latest["messages"]], latest["hasMore"]) == ([4, 5], True)
+    assert ([m["seq"] for m in older["messages"]], older["hasMore"]) == ([2, 3], True)
+    assert ([m["seq"] for m in oldest["messages"]], oldest["hasMore"]) == ([1], False)
+    assert ([m["seq"] for m in catch_up["messages"]], catch_up["hasMore"]) == ([3, 4, 5], False)
+
+
+def test_presence_with_two_connections_of_one_user(gateway: Gateway) -> None:
+    alice, bob_laptop = gateway.connect("Alice"), gateway.connect("Bob")
+    room = gateway.group(alice, bob_laptop)
+    bob_phone = gateway.connect("Bob")
+
+    gateway.disconnect(bob_laptop)
+    still_online = gateway.send(alice, "presence", roomId=room["id"])
+    gateway.disconnect(bob_phone)
+    offline = gateway.send(alice, "presence", roomId=room["id"])
+
+    assert {u["userId"]: u["online"] for u in still_online["users"]} == {"alice": True, "bob": True}
+    bob = next(u for u in offline["users"] if u["userId"] == "bob")
+    assert bob["online"] is False and bob["lastSeen"].endswith("Z")
+    pushes = gateway.api.received(alice.connection_id, "presence")
+    assert [(p["userId"], p["online"]) for p in pushes] == [("bob", False)]
+    gateway.connect("Bob")
+    assert gateway.api.received(alice.connection_id, "presence")[-1]["online"] is True
+
+
+def test_a_gone_connection_is_removed_and_never_posted_to_again(gateway: Gateway) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    room = gateway.group(alice, bob)
+    gateway.api.gone.add(bob.connection_id)
+
+    gateway.message(alice, room["id"], "anyone?")
+    gateway.message(alice, room["id"], "hello?")
+
+    assert gateway.api.posts[bob.connection_id] == 2  # the room push before it was gone, then the first message
+    item = boto3.client("dynamodb").get_item(
+        TableName=TABLE_NAMES["connections"], Key={"connectionId": {"S": bob.connection_id}}
+    )
+    assert "Item" not in item
+    presence = gateway.send(alice, "presence", roomId=room["id"])
+    assert {u["userId"]: u["online"] for u in presence["users"]}["bob"] is False
+
+
+def test_throttled_posts_are_retried_until_delivered(gateway: Gateway) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    room = gateway.group(alice, bob)
+    gateway.api.throttle[bob.connection_id] = 2
+
+    gateway.message(alice, room["id"], "eventually")
+
+    assert [f["message"]["content"] for f in gateway.api.received(bob.connection_id, "message")] == ["eventually"]
+
+
+def test_typing_is_pushed_to_other_members_and_never_stored(gateway: Gateway) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    room = gateway.group(alice, bob)
+
+    reply = gateway.send_raw(alice, json.dumps({"action": "typing", "roomId": room["id"], "isTyping": True}))
+
+    assert reply is None
+    assert gateway.api.received(bob.connection_id, "typing") == [
+        {"type": "typing", "roomId": room["id"], "userId": "alice", "userName": "Alice", "isTyping": True}
+    ]
+    assert stored_messages(room["id"]) == []
+
+
+def test_rooms_users_and_ping(gateway: Gateway) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    room = gateway.group(alice, bob, name="Launch")
+    gateway.message(bob, room["id"], "ready")
+    carol = gateway.connect("Carol")
+    added = gateway.send(alice, "addMembers", roomId=room["id"], memberIds=["carol"])
+    left = gateway.send(bob, "leaveRoom", roomId=room["id"])
+
+    rooms = gateway.send(carol, "listRooms")["rooms"]
+    users = gateway.send(alice, "listUsers", query="b")["users"]
+
+    assert added["room"]["memberIds"] == ["alice", "bob", "carol"]
+    assert left["room"]["memberIds"] == ["alice", "carol"]
+    assert [(r["name"], r["lastSeq"], r["lastMessage"]["content"]) for r in rooms] == [("Launch", 1, "ready")]
+    assert [(u["name"], u["online"]) for u in users] == [("Bob", True)]
+    assert gateway.send(alice, "ping", requestId="p") == {"type": "pong", "requestId": "p"}
+
+
+def test_adding_an_unknown_user_is_not_found(gateway: Gateway) -> None:
+    alice = gateway.connect("Alice")
+    room = gateway.group(alice)
+    assert gateway.send(alice, "addMembers", roomId=room["id"], memberIds=["ghost"])["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("this is not json", "bad_request"),
+        ('{"action": "teleport"}', "bad_request"),
+        ('{"action": "sendMessage", "roomId": "ROOM"}', "bad_request"),
+        ('{"action": "sendMessage", "roomId": "ROOM", "clientMsgId": "CMID", "content": "' + "x" * (MAX_CONTENT_CHARS + 1) + '"}', "too_large"),
+        ('{"action": "sendMessage", "pad": "' + "x" * MAX_FRAME_BYTES + '"}', "too_large"),
+    ],
+)
+def test_bad_frames_get_an_error_and_change_nothing(gateway: Gateway, body: str, code: str) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    room = gateway.group(alice, bob)
+    body = body.replace("ROOM", room["id"]).replace("CMID", str(uuid.uuid4()))
+
+    reply = gateway.send_raw(alice, body)
+
+    assert reply is not None and reply["type"] == "error" and reply["code"] == code
+    assert stored_messages(room["id"]) == []
+    assert gateway.api.received(bob.connection_id, "message") == []
+
+
+def test_a_frame_after_the_token_expired_is_unauthorized(gateway: Gateway) -> None:
+    alice = gateway.connect("Alice", token_lifetime=-1)
+    reply = gateway.send(alice, "listRooms", requestId="x")
+    assert (reply["code"], reply["requestId"]) == ("unauthorized", "x")
+
+
+@pytest.mark.parametrize("env_overrides", [{"RATE_LIMIT_FRAMES": "3"}])
+def test_a_flood_is_rate_limited_and_the_excess_is_not_stored(gateway: Gateway) -> None:
+    alice = gateway.connect("Alice")
+    room = gateway.group(alice)  # frame 1
+    replies = [gateway.message(alice, room["id"], f"m{i}") for i in range(4)]
+
+    assert [r["type"] for r in replies] == ["ack", "ack", "error", "error"]
+    assert replies[2]["code"] == "rate_limited" and 0 < replies[2]["retryAfterMs"] <= 10_000
+    assert [m["content"] for m in stored_messages(room["id"])] == ["m0", "m1"]
+    assert gateway.send(alice, "ping")["type"] == "pong"
+
+
+@pytest.mark.parametrize(
+    ("env_overrides", "outcome"),
+    [
+        ({"MODERATION_MODE": "mask"}, "well **** happens"),
+        ({"MODERATION_MODE": "off"}, "well shit happens"),
+        ({"MODERATION_MODE": "reject"}, "rejected"),
+        ({"MODERATION_MODE": "reject", "MODERATION_WORDS": "darn,heck"}, "well shit happens"),
+    ],
+)
+def test_each_moderation_mode(gateway: Gateway, outcome: str) -> None:
+    alice = gateway.connect("Alice")
+    room = gateway.group(alice)
+
+    reply = gateway.message(alice, room["id"], "well shit happens")
+
+    if outcome == "rejected":
+        assert reply["code"] == "rejected" and stored_messages(room["id"]) == []
+    else:
+        assert reply["message"]["content"] == outcome
+
+
+def test_storage_failures_are_internal_errors_that_leak_nothing(gateway: Gateway) -> None:
+    alice = gateway.connect("Alice")
+    room = gateway.group(alice)
+    boto3.client("dynamodb").delete_table(TableName=TABLE_NAMES["messages"])
+
+    reply = gateway.message(alice, room["id"], "into the void")
+
+    assert reply["code"] == "internal"
+    assert TABLE_NAMES["messages"] not in reply["message"] and "ResourceNotFound" not in reply["message"]
+
+
+def test_no_log_line_carries_a_message_body(gateway: Gateway, capsys: pytest.CaptureFixture[str]) -> None:
+    alice = gateway.connect("Alice")
+    room = gateway.group(alice)
+    gateway.message(alice, room["id"], "the-secret-plan")
+    gateway.message(alice, room["id"], "x" * (MAX_CONTENT_CHARS + 1) + "the-oversized-secret")
+
+    logged = capsys.readouterr()
+    assert "the-secret-plan" not in logged.out + logged.err
+    assert "the-oversized-secret" not in logged.out + logged.err
+    assert '"userId":"alice"' in logged.out.replace(" ", "")
+
+
+def test_twenty_concurrent_senders_get_gap_free_seqs_on_a_serialized_dynamodb(
+    monkeypatch: pytest.MonkeyPatch, connections_api: ConnectionsApi
+) -> None:
+    with EmbeddedDynamoDB() as dynamodb:
+        dynamodb.create_tables(TABLE_NAMES)
+        use_environment(
+            monkeypatch, chat_environment(connections_api.url, DYNAMODB_ENDPOINT_URL=dynamodb.endpoint_url)
+        )
+        gateway = Gateway(connections_api)
+        senders = [gateway.connect(f"User{i}") for i in range(20)]
+        room = gateway.group(senders[0], *senders[1:])
+
+        def send_all(sender_index: int) -> list[int]:
+            seqs = []
+            for n in range(10):
+                client_msg_id = str(uuid.uuid4())
+                for _attempt in range(20):  # a client retries with the same clientMsgId until acked
+                    reply = gateway.message(senders[sender_index], room["id"], f"{sender_index}-{n}", clientMsgId=client_msg_id)
+                    if reply["type"] == "ack":
+                        seqs.append(reply["message"]["seq"])
+                        break
+            return seqs
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            acked = [seq for seqs in pool.map(send_all, range(20)) for seq in seqs]
+        reset_caches()
+
+        stored = dynamodb.client().query(
+            TableName=TABLE_NAMES["messages"],
+            KeyConditionExpression="roomId = :r",
+            ExpressionAttributeValues={":r": {"S": room["id"]}},
+        )["Items"]
+
+    assert len(acked) == 200
+    assert sorted(acked) == list(range(1, 201))
+    assert sorted(int(i["seq"]["N"]) for i in stored) == list(range(1, 201))
