@@ -85,6 +85,7 @@ def handle_connect(event: dict[str, Any]) -> dict[str, Any]:
         return {"statusCode": 401}
     logger.append_keys(connectionId=context["connectionId"], userId=identity.user_id)
     chat_service().connect(context["connectionId"], identity)
+    metrics.add_metric(name="Connects", unit=MetricUnit.Count, value=1)
     logger.info("connected")
     return {"statusCode": 200}
 
@@ -93,6 +94,7 @@ def handle_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     context = event["requestContext"]
     logger.append_keys(connectionId=context["connectionId"], disconnectStatusCode=context.get("disconnectStatusCode"))
     chat_service().disconnect(context["connectionId"])
+    metrics.add_metric(name="Disconnects", unit=MetricUnit.Count, value=1)
     logger.info("disconnected")
     return {"statusCode": 200}
 
@@ -116,8 +118,10 @@ def handle_frame(event: dict[str, Any]) -> dict[str, Any]:
         if isinstance(frame, ChatError):
             raise frame
         reply = service.handle(Caller(connection_id, identity), frame)
+        metrics.add_metric(name="FramesHandled", unit=MetricUnit.Count, value=1)
         logger.info("frame handled")
     except ChatError as exc:
+        metrics.add_metric(name="FramesRefused", unit=MetricUnit.Count, value=1)
         logger.info("frame refused", code=exc.code, reason=exc.message)
         reply = error_frame(exc, hints)
     except Exception as exc:
