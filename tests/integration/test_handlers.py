@@ -43,10 +43,15 @@ def gateway(
     monkeypatch: pytest.MonkeyPatch, connections_api: ConnectionsApi, env_overrides: dict[str, str]
 ) -> Iterator[Gateway]:
     use_environment(monkeypatch, chat_environment(connections_api.url, **env_overrides))
-    with mock_aws():
+    operations: list[str] = []
+    with mock_aws():  # moto starts a fresh default boto3 session: record on that one
+        events = boto3._get_default_session().events
+        events.register("before-call.dynamodb", lambda model, **_: operations.append(model.name))
         create_tables(boto3.client("dynamodb"), TABLE_NAMES)
         yield Gateway(connections_api)
     reset_caches()
+    # Cost per message must not grow with the users outside a room.
+    assert "Scan" not in operations and operations
 
 
 def stored_messages(room_id: str) -> list[dict[str, object]]:
@@ -77,7 +82,10 @@ def test_two_users_chat_in_a_group_room(gateway: Gateway) -> None:
         "hello bob",
         "hi alice",
     ]
-    assert stored_messages(room["id"]) == [{"seq": 1, "content": "hello bob"}, {"seq": 2, "content": "hi alice"}]
+    assert stored_messages(room["id"]) == [
+        {"seq": 1, "content": "hello bob"},
+        {"seq": 2, "content": "hi alice"},
+    ]
 
 
 def test_a_direct_room_is_the_same_whoever_opens_it_and_the_other_user_is_told(gateway: Gateway) -> None:
@@ -245,9 +253,15 @@ def test_adding_an_unknown_user_is_not_found(gateway: Gateway) -> None:
         ("this is not json", "bad_request"),
         ('{"action": "teleport"}', "bad_request"),
         ('{"action": "sendMessage", "roomId": "ROOM"}', "bad_request"),
-        ('{"action": "sendMessage", "roomId": "ROOM", "clientMsgId": "CMID", "content": "' + "x" * (MAX_CONTENT_CHARS + 1) + '"}', "too_large"),
+        (
+            '{"action": "sendMessage", "roomId": "ROOM", "clientMsgId": "CMID", "content": "'
+            + "x" * (MAX_CONTENT_CHARS + 1)
+            + '"}',
+            "too_large",
+        ),
         ('{"action": "sendMessage", "pad": "' + "x" * MAX_FRAME_BYTES + '"}', "too_large"),
     ],
+    ids=["not-json", "unknown-action", "missing-fields", "content-too-long", "frame-too-large"],
 )
 def test_bad_frames_get_an_error_and_change_nothing(gateway: Gateway, body: str, code: str) -> None:
     alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
@@ -342,9 +356,7 @@ def test_twenty_concurrent_senders_get_gap_free_seqs_on_a_serialized_dynamodb(
 ) -> None:
     with EmbeddedDynamoDB() as dynamodb:
         dynamodb.create_tables(TABLE_NAMES)
-        use_environment(
-            monkeypatch, chat_environment(connections_api.url, DYNAMODB_ENDPOINT_URL=dynamodb.endpoint_url)
-        )
+        use_environment(monkeypatch, chat_environment(connections_api.url, DYNAMODB_ENDPOINT_URL=dynamodb.endpoint_url))
         gateway = Gateway(connections_api)
         senders = [gateway.connect(f"User{i}") for i in range(20)]
         room = gateway.group(senders[0], *senders[1:])
@@ -354,7 +366,9 @@ def test_twenty_concurrent_senders_get_gap_free_seqs_on_a_serialized_dynamodb(
             for n in range(MESSAGES_PER_SENDER):
                 client_msg_id = str(uuid.uuid4())
                 for _attempt in range(20):  # a client retries with the same clientMsgId until acked
-                    reply = gateway.message(senders[sender_index], room["id"], f"{sender_index}-{n}", clientMsgId=client_msg_id)
+                    reply = gateway.message(
+                        senders[sender_index], room["id"], f"{sender_index}-{n}", clientMsgId=client_msg_id
+                    )
                     if reply["type"] == "ack":
                         seqs.append(reply["message"]["seq"])
                         break

@@ -17,6 +17,7 @@ from tests.fakes import InMemoryChatStore, RecordingNotifier
 def _no_network(socket_disabled: None) -> None:
     """Unit tests never touch the network (pytest-socket)."""
 
+
 T0 = 1_800_000_000.0
 
 
@@ -54,9 +55,14 @@ class Chat:
         self.service.connect(caller.connection_id, identity)
         return caller
 
-    def send(self, caller: Caller, room_id: str, content: str = "hello", client_msg_id: str | None = None) -> p.Ack:
+    def send(
+        self, caller: Caller, room_id: str, content: str = "hello", client_msg_id: str | None = None
+    ) -> p.Ack:
         frame = p.SendMessage(
-            action="sendMessage", room_id=room_id, content=content, client_msg_id=client_msg_id or str(uuid.uuid4())
+            action="sendMessage",
+            room_id=room_id,
+            content=content,
+            client_msg_id=client_msg_id or str(uuid.uuid4()),
         )
         reply = self.service.handle(caller, frame)
         assert isinstance(reply, p.Ack)

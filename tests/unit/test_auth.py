@@ -174,8 +174,9 @@ def test_token_without_a_numeric_finite_exp_is_rejected(exp: object) -> None:
 @pytest.mark.parametrize("claim", ["nbf", "iat"])
 def test_token_not_valid_until_later_is_rejected(claim: str) -> None:
     now = int(time.time())
+    not_before: dict[str, Any] = {claim: now + LEEWAY_SECONDS + 60}
 
-    assert rejection(ISSUER.token(**{claim: now + LEEWAY_SECONDS + 60}), now=now) == 401
+    assert rejection(ISSUER.token(**not_before), now=now) == 401
 
 
 def test_token_from_another_issuer_is_rejected() -> None:
@@ -241,7 +242,7 @@ def test_token_for_another_use_than_access_or_id_is_forbidden(token_use: str) ->
 
 
 @pytest.mark.parametrize("sub", [None, "", "   ", 42])
-def test_token_without_a_usable_sub_is_forbidden(sub: object) -> None:
+def test_token_without_a_usable_sub_is_forbidden(sub: Any) -> None:
     assert rejection(ISSUER.token(sub=sub)) == 403
 
 

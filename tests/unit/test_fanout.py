@@ -19,7 +19,10 @@ EXCEPTIONS = boto3.client(
 
 
 def client_error(code: str, status: int) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PostToConnection")
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "PostToConnection",
+    )
 
 
 class ScriptedManagementApi:
@@ -36,7 +39,7 @@ class ScriptedManagementApi:
         self.max_in_flight = 0
         self._barrier = threading.Event()
 
-    def post_to_connection(self, ConnectionId: str, Data: bytes) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+    def post_to_connection(self, ConnectionId: str, Data: bytes) -> dict[str, Any]:
         with self._lock:
             self.calls[ConnectionId] = self.calls.get(ConnectionId, 0) + 1
             self._in_flight += 1
@@ -70,7 +73,9 @@ def test_every_connection_receives_the_payload_concurrently_within_the_bound() -
 
 
 def test_gone_connections_are_reported_not_retried() -> None:
-    api = ScriptedManagementApi({"old": [EXCEPTIONS.GoneException({"Error": {"Code": "GoneException"}}, "Post")]})
+    api = ScriptedManagementApi(
+        {"old": [EXCEPTIONS.GoneException({"Error": {"Code": "GoneException"}}, "Post")]}
+    )
 
     delivery = notifier(api).post(["old", "live"], b"x")
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,11 @@ from chat.protocol_doc import render
 REPO = Path(__file__).resolve().parents[2]
 
 
+CLIENT_MSG_ID = "0e7d3f7a-5f1c-4b9a-9c1e-2f0d6b8a1c3e"  # fixed: parametrize ids must match across xdist workers
+
+
 def send_frame(**overrides: object) -> str:
-    frame = {"action": "sendMessage", "roomId": "r1", "content": "hi", "clientMsgId": str(uuid.uuid4())}
+    frame = {"action": "sendMessage", "roomId": "r1", "content": "hi", "clientMsgId": CLIENT_MSG_ID}
     frame.update(overrides)
     return json.dumps(frame)
 
@@ -43,7 +45,11 @@ def test_a_valid_frame_is_parsed_into_its_action_model() -> None:
         ('{"action": "history", "roomId": "r1", "limit": 101}', BadRequest, "limit"),
         (send_frame(content="x" * (p.MAX_CONTENT_CHARS + 1)), TooLarge, "content"),
         (send_frame(content="x" * p.MAX_FRAME_BYTES), TooLarge, "32768 bytes"),
-        ('{"action": "createRoom", "name": "x", "memberIds": ' + json.dumps(["u"] * 101) + "}", TooLarge, "memberIds"),
+        (
+            '{"action": "createRoom", "name": "x", "memberIds": ' + json.dumps(["u"] * 101) + "}",
+            TooLarge,
+            "memberIds",
+        ),
     ],
 )
 def test_bad_frames_are_answered_with_an_error_that_says_what_is_wrong(
@@ -60,7 +66,9 @@ def test_content_of_exactly_the_limit_is_accepted() -> None:
 
 
 def test_an_error_frame_echoes_what_the_client_needs_to_match_it() -> None:
-    hints, outcome = read_frame(send_frame(content="", requestId="q7", clientMsgId="11111111-2222-3333-4444-555555555555"))
+    hints, outcome = read_frame(
+        send_frame(content="", requestId="q7", clientMsgId="11111111-2222-3333-4444-555555555555")
+    )
     assert isinstance(outcome, ChatError)
     wire = error_frame(outcome, hints).to_wire()
     assert wire["type"] == "error" and wire["code"] == "bad_request"
@@ -84,7 +92,14 @@ def test_unexpected_exceptions_become_internal_errors_that_leak_nothing() -> Non
 
 def test_server_frames_keep_null_object_fields_but_drop_unset_frame_options() -> None:
     message = p.Message(
-        id="m", room_id="r", seq=1, sender_id="u", sender_name="U", content="c", created_at="t", client_msg_id="k"
+        id="m",
+        room_id="r",
+        seq=1,
+        sender_id="u",
+        sender_name="U",
+        content="c",
+        created_at="t",
+        client_msg_id="k",
     )
     wire = json.loads(p.encode(p.MessagePush(message=message)))
     assert wire == {"type": "message", "message": {**message.model_dump(by_alias=True), "replyToId": None}}

@@ -126,7 +126,9 @@ def test_direct_rooms_cannot_gain_members_or_be_left(chat: Chat) -> None:
     reply = chat.service.handle(alice, p.OpenDirect(action="openDirect", user_id="bob"))
     assert isinstance(reply, p.RoomFrame)
     with pytest.raises(Forbidden):
-        chat.service.handle(alice, p.AddMembers(action="addMembers", room_id=reply.room.id, member_ids=["carol"]))
+        chat.service.handle(
+            alice, p.AddMembers(action="addMembers", room_id=reply.room.id, member_ids=["carol"])
+        )
     with pytest.raises(Forbidden):
         chat.service.handle(alice, p.LeaveRoom(action="leaveRoom", room_id=reply.room.id))
 
@@ -141,7 +143,11 @@ def test_added_members_can_read_the_history_and_everyone_is_told(chat: Chat) -> 
 
     assert isinstance(reply, p.RoomFrame) and reply.room.member_ids == ["alice", "bob", "carol"]
     assert isinstance(history, p.HistoryPage) and [m.content for m in history.messages] == ["before carol"]
-    assert chat.notifier.received(alice.connection_id, "room")[-1]["room"]["memberIds"] == ["alice", "bob", "carol"]
+    assert chat.notifier.received(alice.connection_id, "room")[-1]["room"]["memberIds"] == [
+        "alice",
+        "bob",
+        "carol",
+    ]
     assert chat.notifier.received(carol.connection_id, "room")[-1]["room"]["id"] == room.id
 
 
@@ -202,7 +208,12 @@ def test_a_user_stays_online_until_the_last_connection_closes_then_contacts_see_
     chat.service.disconnect(bob_phone.connection_id)
 
     [offline] = chat.notifier.received(alice.connection_id, "presence")
-    assert offline == {"type": "presence", "userId": "bob", "online": False, "lastSeen": "2027-01-15T08:01:00.000Z"}
+    assert offline == {
+        "type": "presence",
+        "userId": "bob",
+        "online": False,
+        "lastSeen": "2027-01-15T08:01:00.000Z",
+    }
     chat.connect("Bob")
     assert chat.notifier.received(alice.connection_id, "presence")[-1]["online"] is True
 
@@ -264,7 +275,9 @@ def test_list_rooms_shows_the_last_message_most_recent_room_first(chat: Chat) ->
     reply = chat.service.handle(alice, p.ListRooms(action="listRooms"))
 
     assert isinstance(reply, p.RoomsFrame)
-    assert [(r.name, r.last_seq, r.last_message.content if r.last_message else None) for r in reply.rooms] == [
+    assert [
+        (r.name, r.last_seq, r.last_message.content if r.last_message else None) for r in reply.rooms
+    ] == [
         ("older", 1, "latest"),
         ("newer", 1, "first"),
     ]

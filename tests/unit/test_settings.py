@@ -17,7 +17,9 @@ def complete_environment() -> dict[str, str]:
 def test_every_table_has_a_settings_variable() -> None:
     assert {spec.env_var for spec in TABLES} <= REQUIRED
     settings = Settings.from_environ(complete_environment())
-    assert {spec.name: settings.table_name(spec.name) for spec in TABLES}["messages"] == "value-messages_table"
+    assert {spec.name: settings.table_name(spec.name) for spec in TABLES}[
+        "messages"
+    ] == "value-messages_table"
 
 
 def test_lists_are_read_from_comma_separated_variables() -> None:
@@ -36,7 +38,12 @@ def test_a_missing_variable_is_named_in_a_clear_error() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("JWT_ALGORITHMS", "HS256"), ("MODERATION_MODE", "shout"), ("RATE_LIMIT_FRAMES", "0"), ("JWT_AUDIENCE", " , ")],
+    [
+        ("JWT_ALGORITHMS", "HS256"),
+        ("MODERATION_MODE", "shout"),
+        ("RATE_LIMIT_FRAMES", "0"),
+        ("JWT_AUDIENCE", " , "),
+    ],
 )
 def test_invalid_values_are_refused_at_cold_start(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):

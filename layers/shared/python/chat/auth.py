@@ -2,13 +2,13 @@
 
 A token is accepted when all of these hold, else `TokenRejected` is raised:
 
-- it is a JWS whose header `alg` is in the configured allow-list (asymmetric only: `none` and `HS*` never pass)
-  and `kid` names a key of the issuer's JWKS whose type (`kty`, and `alg` when the JWK states one) fits that
-  `alg`, so a public key can never be used as an HMAC secret;
+- it is a JWS whose header `alg` is in the configured allow-list (asymmetric only: `none` and `HS*` never
+  pass) and whose `kid` names a key of the issuer's JWKS whose type (`kty`, and `alg` when the JWK states one)
+  fits that `alg`, so a public key can never be used as an HMAC secret;
 - the signature verifies with that key;
 - `iss` equals the configured issuer;
-- `exp` is present and not past, `nbf` and `iat` (when present) are not in the future, each with `LEEWAY_SECONDS`
-  of tolerance for clock skew between the issuer and Lambda;
+- `exp` is present and not past, `nbf` and `iat` (when present) are not in the future, each with
+  `LEEWAY_SECONDS` (30 s) of tolerance for clock skew between the issuer and Lambda;
 - audience: `aud` (a string or a list) names a configured audience; a token without `aud` (a Cognito access
   token) passes when its `client_id` is a configured audience.
 
@@ -16,11 +16,11 @@ Status: 401 for every token that is missing, malformed, forged, expired or meant
 should get a fresh token); 403 for a token that verifies but may not open a chat connection: a `token_use`
 other than `access` or `id` (a Cognito refresh or custom token), or no usable `sub` (no user to speak for).
 
-The JWKS is fetched on first use and kept by the verifier, so warm invocations reuse it. A `kid` that is not in
-the cached set triggers a refetch (key rotation) at most once per `REFETCH_INTERVAL_SECONDS`: a flood of tokens
-with made-up `kid`s costs the issuer one request a minute. A failed fetch keeps the keys fetched before; with
-no keys at all, verification raises `Unavailable` (the authorizer fails, API Gateway answers 500) until the next
-fetch may be tried: an outage of the issuer is not the client's fault.
+The JWKS is fetched on first use and kept by the verifier, so warm invocations reuse it. A `kid` that is not
+in the cached set triggers a refetch (key rotation) at most once per `REFETCH_INTERVAL_SECONDS`: a flood of
+tokens with made-up `kid`s costs the issuer one request a minute. A failed fetch keeps the keys fetched
+before; with no keys at all, verification raises `Unavailable` (the authorizer fails, API Gateway answers
+500) until the next fetch may be tried: an outage of the issuer is not the client's fault.
 
 No message raised here contains the token or a claim value.
 """
@@ -48,7 +48,8 @@ MAX_JWKS_BYTES = 1 << 20
 ALLOWED_TOKEN_USES = frozenset({"access", "id"})
 # Which JWK key type each asymmetric algorithm family signs with; the curve of an EC key is checked by PyJWT.
 KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
-NAME_CLAIMS = ("name", "preferred_username", "cognito:username")
+# `username` is what Cognito access tokens carry (they have no `cognito:username`).
+NAME_CLAIMS = ("name", "preferred_username", "cognito:username", "username")
 
 JwksFetcher = Callable[[str], Mapping[str, Any]]
 
@@ -138,6 +139,7 @@ class TokenVerifier:
             raise TokenRejected(f"invalid token ({type(exc).__name__})") from None
         self._check_times(claims, now)
         self._check_audience(claims)
+        self._check_token_use(claims)
         return self._identity(claims)
 
     def _signing_key(self, kid: object, now: float) -> dict[str, Any]:
@@ -151,9 +153,8 @@ class TokenVerifier:
                 self._keys = _signing_keys(self._fetch(self._jwks_url))
             key = self._keys.get(kid)
         if key is None:
-            if (
-                not self._keys
-            ):  # the last fetch failed (or found nothing): the issuer's fault, not the client's
+            # No keys at all: the last fetch failed or found nothing, the issuer's fault and not the client's.
+            if not self._keys:
                 raise Unavailable("the issuer's signing keys are not available")
             raise TokenRejected("token signed with an unknown key")
         return key
@@ -180,6 +181,9 @@ class TokenVerifier:
                 a for a in audiences if isinstance(a, str)
             ):
                 raise TokenRejected("token is not meant for this service (aud)")
+
+    @staticmethod
+    def _check_token_use(claims: Mapping[str, Any]) -> None:
         token_use = claims.get("token_use")
         if token_use is not None and (not isinstance(token_use, str) or token_use not in ALLOWED_TOKEN_USES):
             raise TokenRejected("token type may not open a connection", status=403)
@@ -197,7 +201,7 @@ class TokenVerifier:
 
 
 def _signing_keys(jwks: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The JWKS's signature keys by `kid` (keys for encryption, or without a `kid`, cannot verify our tokens)."""
+    """The JWKS's signature keys by `kid` (keys for encryption, or without a `kid`, cannot verify tokens)."""
     keys = jwks.get("keys")
     if not isinstance(keys, list):
         raise Unavailable("the issuer's JWKS has no key list")

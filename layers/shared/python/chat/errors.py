@@ -17,7 +17,10 @@ This is the one place that ties errors to codes: `chat.frames.error_frame` turns
 
 from __future__ import annotations
 
-from chat.protocol import ErrorCode
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the authorizer imports this module and needs no pydantic models at cold start
+    from chat.protocol import ErrorCode
 
 
 class ChatError(Exception):

@@ -38,18 +38,18 @@ def chat_service() -> ChatService:
     from chat.fanout import ManagementApiNotifier
 
     settings = load_settings()
-    timeouts = {"connect_timeout": 2, "read_timeout": 5}
+    timeouts = Config(connect_timeout=2, read_timeout=5)
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=settings.dynamodb_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, **timeouts),
+        config=timeouts.merge(Config(retries={"mode": "standard", "max_attempts": 3})),
     )
     management_api = boto3.client(
         "apigatewaymanagementapi",
         endpoint_url=settings.connections_endpoint_url,
         # The notifier retries throttling itself; its pool and botocore's connection pool are the same size.
-        config=Config(
-            retries={"total_max_attempts": 1}, max_pool_connections=settings.fanout_concurrency, **timeouts
+        config=timeouts.merge(
+            Config(retries={"total_max_attempts": 1}, max_pool_connections=settings.fanout_concurrency)
         ),
     )
     return ChatService(
@@ -92,7 +92,9 @@ def handle_connect(event: dict[str, Any]) -> dict[str, Any]:
 
 def handle_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     context = event["requestContext"]
-    logger.append_keys(connectionId=context["connectionId"], disconnectStatusCode=context.get("disconnectStatusCode"))
+    logger.append_keys(
+        connectionId=context["connectionId"], disconnectStatusCode=context.get("disconnectStatusCode")
+    )
     chat_service().disconnect(context["connectionId"])
     metrics.add_metric(name="Disconnects", unit=MetricUnit.Count, value=1)
     logger.info("disconnected")

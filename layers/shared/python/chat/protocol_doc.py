@@ -86,13 +86,13 @@ def render() -> str:
         action = model.model_fields["action"].annotation.__args__[0]  # type: ignore[union-attr]
         lines += [f"### `{action}`", "", _doc(model), "", *_fields_table(model, {"action", "requestId"}), ""]
     lines += ["## Server frames", ""]
-    for model in p.SERVER_FRAME_TYPES:
-        frame_type = model.model_fields["type"].default
-        title = f"### `{frame_type}` ({model.__name__})"
-        lines += [title, "", _doc(model), "", *_fields_table(model, {"type"}), ""]
+    for frame in p.SERVER_FRAME_TYPES:
+        title = f"### `{frame.model_fields['type'].default}` ({frame.__name__})"
+        lines += [title, "", _doc(frame), "", *_fields_table(frame, {"type"}), ""]
     lines += ["## Objects", ""]
-    for model in (p.Message, p.Room, p.RoomSummary, p.UserInfo, p.MemberPresence):
-        lines += [f"### `{model.__name__}`", "", *_fields_table(model, set()), ""]
+    objects: tuple[type[BaseModel], ...] = (p.Message, p.Room, p.RoomSummary, p.UserInfo, p.MemberPresence)
+    for obj in objects:
+        lines += [f"### `{obj.__name__}`", "", *_fields_table(obj, set()), ""]
     lines += ["## Error codes", "", "| code | domain error |", "|---|---|"]
     for error in sorted(_error_classes(ChatError), key=lambda e: e.__name__):
         lines.append(f"| `{error.code}` | `{error.__name__}` |")
