@@ -15,6 +15,11 @@ from typing import Any
 from urllib.parse import unquote
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default 5 drops SYNs under a 32-wide fan-out: 1 s retransmits
+
+
 class ConnectionsApi:
     def __init__(self) -> None:
         self.frames: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -22,10 +27,8 @@ class ConnectionsApi:
         self.throttle: dict[str, int] = defaultdict(int)
         self.posts: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="connections-api", daemon=True
-        )
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="connections-api", daemon=True)
 
     @property
     def url(self) -> str:
@@ -43,9 +46,7 @@ class ConnectionsApi:
 
     def received(self, connection_id: str, frame_type: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [
-                f for f in self.frames[connection_id] if frame_type is None or f.get("type") == frame_type
-            ]
+            return [f for f in self.frames[connection_id] if frame_type is None or f.get("type") == frame_type]
 
     def _answer(self, method: str, connection_id: str, body: bytes) -> tuple[int, str | None]:
         with self._lock:
@@ -63,6 +64,8 @@ class ConnectionsApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as botocore's pooled connections expect
+
             def _serve(self, method: str) -> None:
                 prefix = "/@connections/"
                 if not self.path.startswith(prefix):
