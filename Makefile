@@ -56,4 +56,4 @@ destroy: setup
 	npx --yes aws-cdk@2 destroy --app "$(PY) app.py"
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) cdk.out .build .pytest_cache .mypy_cache .ruff_cache

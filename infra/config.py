@@ -1,0 +1,73 @@
+"""What a deployer may choose, read from CDK context (`-c key=value` or cdk.json)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from constructs import Node
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class ExternalIssuer:
+    """An OIDC provider that signs the users' access tokens instead of the stack's Cognito user pool."""
+
+    issuer: str
+    audiences: tuple[str, ...]
+    jwks_url: str
+    client_id: str  # the web client's id at the provider, for the sign-in redirect
+
+
+@dataclass(frozen=True)
+class ChatConfig:
+    retain_history: bool = True
+    log_level: str = "INFO"
+    external_issuer: ExternalIssuer | None = None
+    # Cognito's managed login lives at https://{prefix}.auth.{region}.amazoncognito.com; unique per region.
+    auth_domain_prefix: str | None = None
+
+    @classmethod
+    def from_context(cls, node: Node) -> ChatConfig:
+        log_level = str(node.try_get_context("logLevel") or "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise ValueError(f"context logLevel must be one of {LOG_LEVELS}, not {log_level!r}")
+        return cls(
+            retain_history=_flag(node.try_get_context("retainHistory"), default=True),
+            log_level=log_level,
+            external_issuer=_external_issuer(node),
+            auth_domain_prefix=node.try_get_context("authDomainPrefix"),
+        )
+
+
+def _flag(value: Any, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    # `-c retainHistory=false` arrives as a string.
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise ValueError(f"expected true or false, not {value!r}")
+    return text == "true"
+
+
+def _external_issuer(node: Node) -> ExternalIssuer | None:
+    issuer = node.try_get_context("issuer")
+    audience = node.try_get_context("audience")
+    if not issuer and not audience:
+        return None
+    if not issuer or not audience:
+        raise ValueError("context issuer and audience go together: give both, or neither for Cognito")
+    issuer = str(issuer).rstrip("/")
+    if not issuer.startswith("https://"):
+        raise ValueError(f"context issuer must be an https URL, not {issuer!r}")
+    audiences = tuple(a.strip() for a in str(audience).split(",") if a.strip())
+    return ExternalIssuer(
+        issuer=issuer,
+        audiences=audiences,
+        # Most providers publish their keys here; others (Okta, Google) need `-c jwksUrl=…`.
+        jwks_url=str(node.try_get_context("jwksUrl") or f"{issuer}/.well-known/jwks.json"),
+        client_id=str(node.try_get_context("clientId") or audiences[0]),
+    )

@@ -1,0 +1,111 @@
+"""The Lambda functions of `functions/*`, the shared layer, and each function's own least-privilege role."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import AssetHashType, RemovalPolicy, aws_lambda
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+from constructs import Construct
+
+from chat.routes import FUNCTIONS, ROUTES
+from chat.settings import Settings
+from chat.tables import TABLES
+from infra.access import MANAGES_CONNECTIONS, TABLE_ACCESS
+from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RUNTIME, SIZING
+from infra.layer_build import ROOT, build_layer
+from infra.tables import ChatTables
+
+FUNCTIONS_DIR = ROOT / "functions"
+SPECS = {spec.name: spec for spec in TABLES}
+
+
+class ChatFunctions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: Mapping[str, str],
+        tables: ChatTables,
+        connection_arns: list[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        missing = sorted(
+            v for v, required in Settings.environment_variables().items() if required and v not in environment
+        )
+        if missing:
+            raise ValueError(f"the functions' environment lacks required settings: {missing}")
+        layer_dir, layer_hash = build_layer()
+        self.layer = aws_lambda.LayerVersion(
+            self,
+            "SharedLayer",
+            description="chat package and its dependencies",
+            # The hash of the layer's inputs: no need for CDK to hash tens of MB on every synth.
+            code=aws_lambda.Code.from_asset(
+                str(layer_dir), asset_hash=layer_hash, asset_hash_type=AssetHashType.CUSTOM
+            ),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+        )
+        self.by_name: dict[str, aws_lambda.Function] = {
+            name: self._function(name, dict(environment), tables, connection_arns) for name in FUNCTIONS
+        }
+
+    def _function(
+        self, name: str, environment: dict[str, str], tables: ChatTables, connection_arns: list[str]
+    ) -> aws_lambda.Function:
+        construct_id = "".join(part.capitalize() for part in name.split("_"))
+        role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        log_group = logs.LogGroup(
+            self, f"{construct_id}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
+        )
+        log_group.grant_write(role)
+        routes = sorted(route for route, function in ROUTES.items() if function == name) or ["$connect authorizer"]
+        sizing = SIZING[name]
+        function = aws_lambda.Function(
+            self,
+            construct_id,
+            description=f"chat: {', '.join(routes)}",
+            # One asset per function, rooted at its folder: functions/typing never shadows stdlib typing.
+            code=aws_lambda.Code.from_asset(str(FUNCTIONS_DIR / name), exclude=["__pycache__", "*.pyc"]),
+            handler=HANDLER,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            memory_size=sizing.memory_mb,
+            timeout=sizing.timeout,
+            layers=[self.layer],
+            environment=environment,
+            role=role,
+            log_group=log_group,
+            tracing=aws_lambda.Tracing.ACTIVE,
+        )
+        for table_name, actions in TABLE_ACCESS[name].items():
+            table = tables.by_name[table_name]
+            role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=[table.table_arn]))
+            if "dynamodb:Query" in actions and SPECS[table_name].indexes:
+                index_arns = [f"{table.table_arn}/index/{index.name}" for index in SPECS[table_name].indexes]
+                role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=index_arns))
+        suppressions = [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
+                applies_to=["Resource::*"],
+            )
+        ]
+        if name in MANAGES_CONNECTIONS:
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["execute-api:ManageConnections"], resources=connection_arns)
+            )
+            suppressions.append(
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Connection ids exist only at run time; the wildcard is limited to the "
+                    "@connections resources of this API's one stage.",
+                    applies_to=[RegexAppliesTo(regex=r"/^Resource::arn:.*:execute-api:.*\/@connections\/\*$/g")],
+                )
+            )
+        NagSuppressions.add_resource_suppressions(role, suppressions, apply_to_children=True)
+        return function

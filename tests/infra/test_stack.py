@@ -1,0 +1,216 @@
+"""The synthesized template: routes, authorizer, stage, tables, functions, auth, web and outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+from typing import Any
+
+from aws_cdk.assertions import Match
+from cdk_template import references
+from stack_synth import EXTERNAL_ISSUER, Synth
+
+from chat.routes import AUTHORIZER_FUNCTION, ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER
+from chat.tables import TABLES
+from infra.constants import ARCHITECTURE, HANDLER, RUNTIME, SIZING, STAGE_NAME, THROTTLE_BURST
+from infra.layer_build import ROOT
+from infra.websocket import ONE_WAY_ROUTES
+
+
+def _function_ids(synth: Synth) -> dict[str, str]:
+    return {name: synth.logical_id(fn) for name, fn in synth.stack.functions.by_name.items()}
+
+
+def _integration_target(synth: Synth, route: dict[str, Any]) -> str:
+    (integration_id,) = references(route["Properties"]["Target"])
+    integration = synth.resources[integration_id]["Properties"]
+    (function_id,) = [r for r in references(integration["IntegrationUri"]) if r in synth.resources]
+    return function_id
+
+
+def test_every_route_invokes_the_function_the_route_table_names(cognito: Synth) -> None:
+    function_ids = _function_ids(cognito)
+    routes = {r["Properties"]["RouteKey"]: r for r in cognito.of_type("AWS::ApiGatewayV2::Route").values()}
+    assert set(routes) == set(ROUTES)
+    for route_key, function in ROUTES.items():
+        assert _integration_target(cognito, routes[route_key]) == function_ids[function], route_key
+    cognito.template.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"ProtocolType": "WEBSOCKET", "RouteSelectionExpression": ROUTE_SELECTION_EXPRESSION},
+    )
+
+
+def test_only_connect_is_authorized_with_the_token_from_the_query_string(cognito: Synth) -> None:
+    (authorizer_id, authorizer), *others = cognito.of_type("AWS::ApiGatewayV2::Authorizer").items()
+    assert not others
+    assert authorizer["Properties"]["AuthorizerType"] == "REQUEST"
+    assert authorizer["Properties"]["IdentitySource"] == [f"route.request.querystring.{TOKEN_QUERY_PARAMETER}"]
+    assert _function_ids(cognito)[AUTHORIZER_FUNCTION] in references(authorizer["Properties"]["AuthorizerUri"])
+    for route in cognito.of_type("AWS::ApiGatewayV2::Route").values():
+        props = route["Properties"]
+        if props["RouteKey"] == "$connect":
+            assert props["AuthorizationType"] == "CUSTOM" and props["AuthorizerId"] == {"Ref": authorizer_id}
+        else:
+            assert props["AuthorizationType"] == "NONE" and "AuthorizerId" not in props
+
+
+def test_frame_routes_return_the_handler_reply_to_the_sender(cognito: Synth) -> None:
+    routes = {k: r["Properties"] for k, r in cognito.of_type("AWS::ApiGatewayV2::Route").items()}
+    responses = cognito.of_type("AWS::ApiGatewayV2::RouteResponse").values()
+    answered = {next(references(r["Properties"]["RouteId"])) for r in responses}
+    assert all(r["Properties"]["RouteResponseKey"] == "$default" for r in responses)
+    for route_id, route in routes.items():
+        two_way = route["RouteKey"] not in ONE_WAY_ROUTES
+        assert (route.get("RouteResponseSelectionExpression") == "$default") is two_way, route["RouteKey"]
+        assert (route_id in answered) is two_way, route["RouteKey"]
+
+
+def test_stage_is_throttled_and_logs_json_that_never_holds_the_token(cognito: Synth) -> None:
+    (stage,) = cognito.of_type("AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == STAGE_NAME and props["AutoDeploy"] is True
+    settings = props["DefaultRouteSettings"]
+    assert settings["ThrottlingBurstLimit"] == THROTTLE_BURST and settings["ThrottlingRateLimit"] > 0
+    assert not settings.get("DataTraceEnabled"), "data traces log whole requests"
+    log_format = props["AccessLogSettings"]["Format"]
+    fields = json.loads(log_format)
+    assert {"requestId", "routeKey", "connectionId", "status"} <= set(fields)
+    for forbidden in ("token", "querystring", "$request", "$input", "header"):
+        assert forbidden not in log_format.lower(), forbidden
+    # WebSocket stages log through the account's API Gateway role: the stage must come after it.
+    (account_id,) = cognito.of_type("AWS::ApiGateway::Account")
+    assert account_id in stage["DependsOn"]
+
+
+def test_tables_have_the_keys_indexes_and_ttl_of_their_specs(cognito: Synth) -> None:
+    for spec in TABLES:
+        table = cognito.resources[cognito.logical_id(cognito.stack.tables.by_name[spec.name])]["Properties"]
+        keys = [spec.partition_key, *([spec.sort_key] if spec.sort_key else [])]
+        assert table["KeySchema"] == [
+            {"AttributeName": k.name, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)
+        ]
+        types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+        assert all(types[k.name] == k.type for k in keys)
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["SSESpecification"]["SSEEnabled"] is True
+        if spec.ttl_attribute:
+            assert table["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in table
+        indexes = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
+        assert set(indexes) == {i.name for i in spec.indexes}
+        for index in spec.indexes:
+            index_keys = [index.partition_key, *([index.sort_key] if index.sort_key else [])]
+            assert [k["AttributeName"] for k in indexes[index.name]["KeySchema"]] == [k.name for k in index_keys]
+
+
+def test_history_survives_stack_deletion_unless_the_deployer_opts_out(cognito: Synth, external: Synth) -> None:
+    for spec in TABLES:
+        default = cognito.resources[cognito.logical_id(cognito.stack.tables.by_name[spec.name])]
+        opted_out = external.resources[external.logical_id(external.stack.tables.by_name[spec.name])]
+        assert default["DeletionPolicy"] == ("Retain" if spec.holds_history else "Delete"), spec.name
+        assert opted_out["DeletionPolicy"] == "Delete", spec.name
+
+
+def test_functions_run_python_on_arm64_with_their_sizing_tracing_and_the_layer(cognito: Synth) -> None:
+    layer_id = cognito.logical_id(cognito.stack.functions.layer)
+    for name, function_id in _function_ids(cognito).items():
+        props = cognito.resources[function_id]["Properties"]
+        assert props["Runtime"] == RUNTIME.name and props["Architectures"] == [ARCHITECTURE.name]
+        assert props["Handler"] == HANDLER
+        assert props["MemorySize"] == SIZING[name].memory_mb
+        assert props["Timeout"] == SIZING[name].timeout.to_seconds() <= 29
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Layers"] == [{"Ref": layer_id}]
+        assert props["LoggingConfig"]["LogGroup"], "each function logs to its own group with a retention"
+
+
+def test_cognito_pool_signs_the_tokens_the_verifier_expects(cognito: Synth) -> None:
+    pool_id = cognito.logical_id(cognito.stack.auth.user_pool)
+    client_id = cognito.logical_id(cognito.stack.auth.client)
+    client = cognito.resources[client_id]["Properties"]
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert not client.get("GenerateSecret"), "a browser cannot keep a secret: PKCE instead"
+    assert client["EnableTokenRevocation"] is True and client["RefreshTokenValidity"] > 0
+    distribution_id = cognito.logical_id(cognito.stack.web.distribution)
+    assert distribution_id in references(client["CallbackURLs"])
+    cognito.template.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
+    cognito.template.has_resource_properties("AWS::Cognito::ManagedLoginBranding", {"UseCognitoProvidedValues": True})
+    env = _environment(cognito, "connect")
+    assert pool_id in references(env["JWT_ISSUER"]) and "cognito-idp." in json.dumps(env["JWT_ISSUER"])
+    assert json.dumps(env["JWKS_URL"]).endswith('/.well-known/jwks.json"]]}')
+    assert env["JWT_AUDIENCE"] == {"Ref": client_id}
+
+
+def test_an_external_issuer_replaces_cognito(external: Synth) -> None:
+    external.template.resource_count_is("AWS::Cognito::UserPool", 0)
+    env = _environment(external, "connect")
+    assert env["JWT_ISSUER"] == EXTERNAL_ISSUER["issuer"].rstrip("/")
+    assert env["JWT_AUDIENCE"] == EXTERNAL_ISSUER["audience"]
+    assert env["JWKS_URL"] == "https://login.example.com/.well-known/jwks.json"
+    assert {"UserPoolId", "UserPoolClientId"}.isdisjoint(external.template.to_json()["Outputs"])
+
+
+def test_outputs_give_the_websocket_and_web_urls_and_the_user_pool(cognito: Synth) -> None:
+    outputs = cognito.template.to_json()["Outputs"]
+    assert {"WebSocketUrl", "WebUrl", "UserPoolId", "UserPoolClientId", "Issuer"} <= set(outputs)
+    assert json.dumps(outputs["WebSocketUrl"]["Value"]).startswith('{"Fn::Join": ["", ["wss://"')
+    assert json.dumps(outputs["WebUrl"]["Value"]).startswith('{"Fn::Join": ["", ["https://"')
+
+
+def test_web_bucket_is_private_and_served_over_https_with_security_headers(cognito: Synth) -> None:
+    cognito.template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            }
+        },
+    )
+    cognito.template.has_resource_properties(
+        "AWS::CloudFront::OriginAccessControl",
+        {"OriginAccessControlConfig": Match.object_like({"OriginAccessControlOriginType": "s3"})},
+    )
+    (distribution,) = cognito.of_type("AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["DefaultRootObject"] == "index.html"
+    assert {(e["ErrorCode"], e["ResponseCode"], e["ResponsePagePath"]) for e in config["CustomErrorResponses"]} == {
+        (403, 200, "/index.html"),
+        (404, 200, "/index.html"),
+    }
+    (policy,) = cognito.of_type("AWS::CloudFront::ResponseHeadersPolicy").values()
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert {"ContentSecurityPolicy", "StrictTransportSecurity", "ContentTypeOptions", "FrameOptions"} <= set(headers)
+    csp = json.dumps(headers["ContentSecurityPolicy"])
+    assert "wss://" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_web_client_gets_a_config_json_with_the_websocket_url_and_auth(cognito: Synth) -> None:
+    (deployment,) = cognito.of_type("Custom::CDKBucketDeployment").values()
+    markers = {k: json.dumps(v) for m in deployment["Properties"]["SourceMarkers"] for k, v in m.items()}
+    (config_file,) = cognito.outdir.glob("asset.*/config.json")
+    # Each token is a marker that the deployment replaces with its JSON-encoded value.
+    config = json.loads(re.sub(r"<<marker:0xbaba:\d+>>", lambda m: json.dumps(m[0]), config_file.read_text()))
+    assert markers[config["websocketUrl"]].startswith('{"Fn::Join": ["", ["\\"wss://"')
+    auth = config["auth"]
+    assert auth["mode"] == "cognito" and "openid" in auth["scopes"]
+    client_id = cognito.logical_id(cognito.stack.auth.client)
+    assert client_id in markers[auth["clientId"]]
+    for endpoint in ("authorizationEndpoint", "tokenEndpoint", "issuer", "redirectUri"):
+        assert markers[auth[endpoint]].startswith('{"Fn::Join": ["", ["\\"https://'), endpoint
+
+
+def _environment(synth: Synth, function: str) -> dict[str, Any]:
+    function_id = _function_ids(synth)[function]
+    return dict(synth.resources[function_id]["Properties"]["Environment"]["Variables"])
+
+
+def test_cost_model_prices_the_memory_the_stack_deploys() -> None:
+    cost = runpy.run_path(str(ROOT / "bench" / "cost.py"), run_name="bench_cost")
+    assert SIZING["send_message"].memory_mb == cost["SEND_MESSAGE_MEMORY_MB"]
