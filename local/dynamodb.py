@@ -6,6 +6,7 @@ moto's backends are not thread-safe: 20 threads running the send transaction aga
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -23,7 +24,9 @@ def serialized(app: WsgiApp) -> WsgiApp:
     """Run one request at a time, body included (moto builds responses lazily)."""
     lock = threading.Lock()
 
-    def dispatch_one_at_a_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def dispatch_one_at_a_time(
+        environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         with lock:
             return list(app(environ, start_response))
 
@@ -44,9 +47,12 @@ class EmbeddedDynamoDB:
         return f"http://{host}:{port}"
 
     def start(self) -> str:
+        roll_back_touched_items_only()
         app = serialized(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._host, self._port, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-dynamodb", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="embedded-dynamodb", daemon=True
+        )
         self._thread.start()
         return self.endpoint_url
 
@@ -88,3 +94,51 @@ def create_tables(client: Any, table_names: Mapping[str, str], specs: Iterable[T
             client.update_time_to_live(
                 TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
             )
+
+
+def roll_back_touched_items_only() -> None:
+    """Make moto's TransactWriteItems cost O(items in the transaction) instead of O(items in its tables).
+
+    moto 5.2 deep-copies every table a transaction names, on every call, to roll back on failure: once the
+    messages table holds a few hundred items a send takes ~50 ms, and 500 contended sends take minutes. Here
+    the table "copy" is the table itself and the touched items are snapshotted and restored instead: the same
+    all-or-nothing outcome. Safe because requests are serialized (one at a time through `serialized`).
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    if getattr(DynamoDBBackend.transact_write_items, "rolls_back_touched_items_only", False):
+        return
+    copy_whole_tables = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        snapshots = []
+        for entry in transact_items:
+            kind, operation = next(iter(entry.items()))
+            table = backend.tables.get(operation.get("TableName"))
+            if table is None:
+                continue
+            attributes = operation["Item"] if kind == "Put" else operation.get("Key", {})
+            key_names = [name for name in (table.hash_key_attr, table.range_key_attr) if name]
+            if any(name not in attributes for name in key_names):
+                continue  # moto rejects it before writing anything
+            hash_key = DynamoType(attributes[table.hash_key_attr])
+            range_key = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+            snapshots.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        Table.__deepcopy__ = lambda table, memo: table  # type: ignore[attr-defined]
+        try:
+            copy_whole_tables(backend, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, before in reversed(snapshots):
+                table.delete_item(hash_key, range_key)
+                if before is not None and range_key is not None:
+                    table.items[hash_key][range_key] = before
+                elif before is not None:
+                    table.items[hash_key] = before
+            raise
+        finally:
+            del Table.__deepcopy__  # type: ignore[attr-defined]
+
+    transact_write_items.rolls_back_touched_items_only = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

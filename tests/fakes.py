@@ -19,6 +19,7 @@ from chat.ports import (
     PresenceChange,
     RoomRecord,
     User,
+    within_bytes,
 )
 
 
@@ -72,7 +73,10 @@ class InMemoryChatStore:
 
     def find_users(self, name_prefix: str, limit: int) -> list[User]:
         prefix = name_prefix.lower()
-        found = sorted((u for u in self.users.values() if u.name.lower().startswith(prefix)), key=lambda u: u.name.lower())
+        found = sorted(
+            (u for u in self.users.values() if u.name.lower().startswith(prefix)),
+            key=lambda u: u.name.lower(),
+        )
         return found[:limit]
 
     def get_room(self, room_id: str) -> RoomRecord | None:
@@ -104,7 +108,11 @@ class InMemoryChatStore:
             stored_seq = self.sent.get((draft.room_id, draft.client_msg_id))
             if stored_seq is not None:
                 return Appended(self.messages[draft.room_id][stored_seq - 1], created=False)
-            room = self.rooms[draft.room_id]
+            room = self.rooms.get(draft.room_id)
+            if room is None:
+                raise NotFound(f"room {draft.room_id} does not exist")
+            if draft.sender_id not in room.member_ids:
+                raise Forbidden(f"you are not a member of room {draft.room_id}")
             message = p.Message(
                 id=draft.id,
                 room_id=draft.room_id,
@@ -124,10 +132,12 @@ class InMemoryChatStore:
     def history(self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int) -> HistorySlice:
         messages = self.messages.get(room_id, [])
         if after_seq is not None:
-            newer = [m for m in messages if m.seq > after_seq]
-            return HistorySlice(newer[:limit], has_more=len(newer) > limit)
-        older = [m for m in messages if before_seq is None or m.seq < before_seq]
-        return HistorySlice(older[-limit:], has_more=len(older) > limit)
+            nearest_first = [m for m in messages if m.seq > after_seq]
+        else:
+            nearest_first = [m for m in reversed(messages) if before_seq is None or m.seq < before_seq]
+        page = within_bytes(nearest_first[:limit])
+        has_more = len(page) < len(nearest_first)
+        return HistorySlice(page if after_seq is not None else page[::-1], has_more)
 
     def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:
         window = int(now // window_seconds)

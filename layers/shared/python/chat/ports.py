@@ -6,11 +6,16 @@ Management API). Unit tests use in-memory fakes of the same ports.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat.protocol import Message
+
+# A history page's messages, as compact UTF-8 JSON (`chat.protocol.encode`), stay under this many bytes: the
+# frame around them must fit API Gateway's 128 KB message limit (protocol.MAX_MESSAGE_BYTES) with room left.
+HISTORY_PAGE_MAX_BYTES = 100_000
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,30 @@ class Appended:
 
 @dataclass(frozen=True)
 class HistorySlice:
+    """At most `limit` messages, ascending, and at most HISTORY_PAGE_MAX_BYTES of them (see `within_bytes`)."""
+
     messages: list[Message]  # ascending seq
     has_more: bool
+
+
+def within_bytes(nearest_first: list[Message], budget: int = HISTORY_PAGE_MAX_BYTES) -> list[Message]:
+    """The longest prefix whose JSON array fits `budget` bytes; never empty when `nearest_first` is not."""
+    kept: list[Message] = []
+    used = 2  # the brackets
+    for message in nearest_first:
+        size = (
+            len(
+                json.dumps(
+                    message.model_dump(by_alias=True, mode="json"), separators=(",", ":"), ensure_ascii=False
+                ).encode()
+            )
+            + 1
+        )
+        if kept and used + size > budget:
+            break
+        kept.append(message)
+        used += size
+    return kept
 
 
 @dataclass(frozen=True)
@@ -150,12 +177,11 @@ class ChatStore(Protocol):
         """Store once per (roomId, clientMsgId) with the room's next gap-free seq, in one atomic commit.
 
         `last_seq_hint` is the room's lastSeq as the caller last read it: the first attempt's guess.
+        Raises `NotFound` without the room, `Forbidden` when the sender is not a member at commit.
         """
         ...
 
-    def history(
-        self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int
-    ) -> HistorySlice: ...
+    def history(self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int) -> HistorySlice: ...
 
     # flood control
     def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:

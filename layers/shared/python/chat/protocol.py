@@ -219,7 +219,9 @@ class MemberPresence(WireModel):
 
 class ServerFrame(WireModel):
     # Frame-level optional keys are left out of the JSON when unset; object fields (replyToId, lastSeen) stay null.
-    _omit_when_none: ClassVar[frozenset[str]] = frozenset({"requestId", "action", "clientMsgId", "retryAfterMs"})
+    _omit_when_none: ClassVar[frozenset[str]] = frozenset(
+        {"requestId", "action", "clientMsgId", "retryAfterMs"}
+    )
     request_id: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
@@ -290,7 +292,14 @@ class Pong(ServerFrame):
 
 
 ErrorCode = Literal[
-    "bad_request", "too_large", "unauthorized", "forbidden", "not_found", "rate_limited", "rejected", "internal"
+    "bad_request",
+    "too_large",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "rate_limited",
+    "rejected",
+    "internal",
 ]
 
 

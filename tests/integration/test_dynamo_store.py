@@ -1,0 +1,615 @@
+"""The ChatStore contract, run against DynamoDB (moto in-process); the last section: DynamoDB-only paths.
+
+Tests taking `store` are the contract (see conftest.STORE_FACTORIES); those taking `dynamo_store` or
+`dynamodb_client` prove how the DynamoDB adapter meets it: retries, fallbacks, error mapping, stored items.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from chat import protocol as p
+from chat.dynamo import DynamoChatStore
+from chat.errors import ChatError, Forbidden, NotFound, Unavailable
+from chat.ports import ChatStore, Identity, LiveConnection, MessageDraft, PresenceChange, RoomRecord
+from chat.settings import Settings
+from chat.tables import TABLES
+
+T0 = 1_800_000_000.0
+CREATED_AT = "2027-01-15T08:00:00.000Z"
+LIFETIME = 7200
+
+_ids = itertools.count(1)
+
+
+def identity(user_id: str, name: str | None = None) -> Identity:
+    return Identity(user_id, name or user_id.capitalize(), token_expires_at=int(T0) + 3600)
+
+
+def connect(
+    store: ChatStore, user_id: str, connection_id: str, *, at: float = T0, lifetime: int = LIFETIME
+) -> PresenceChange:
+    return store.add_connection(LiveConnection(connection_id, int(at) + lifetime), identity(user_id), CREATED_AT, at)
+
+
+def group(store: ChatStore, *members: str, room_id: str | None = None) -> RoomRecord:
+    room = RoomRecord(room_id or f"r_{next(_ids)}", "Team", True, frozenset(members), CREATED_AT)
+    return store.create_room(room)
+
+
+def draft(
+    room_id: str, sender: str = "alice", content: str = "hello", client_msg_id: str | None = None
+) -> MessageDraft:
+    return MessageDraft(
+        id=f"m_{next(_ids)}",
+        room_id=room_id,
+        sender_id=sender,
+        sender_name=sender.capitalize(),
+        content=content,
+        created_at=CREATED_AT,
+        client_msg_id=client_msg_id or str(uuid.uuid4()),
+        reply_to_id=None,
+    )
+
+
+def send(store: ChatStore, room_id: str, count: int, content: str = "hello") -> list[p.Message]:
+    return [store.append_message(draft(room_id, content=f"{content} {i}")).message for i in range(count)]
+
+
+def seqs(messages: list[p.Message]) -> list[int]:
+    return [m.seq for m in messages]
+
+
+# ------------------------------------------------------------------------------------ connections, presence
+
+
+def test_first_connection_brings_a_user_online_and_a_second_one_changes_nothing(store: ChatStore) -> None:
+    first = connect(store, "alice", "c1")
+    second = connect(store, "alice", "c2", at=T0 + 5)
+
+    assert first.changed and first.user.is_online(T0)
+    assert not second.changed
+    assert {c.connection_id for c in second.user.connections} == {"c1", "c2"}
+    stored = store.get_users(["alice"])["alice"]
+    assert stored.name == "Alice" and len(stored.live_connections(T0 + 5)) == 2
+
+
+def test_closing_one_of_two_connections_keeps_the_user_online_and_closing_both_takes_them_offline(
+    store: ChatStore,
+) -> None:
+    connect(store, "alice", "c1")
+    connect(store, "alice", "c2")
+
+    one = store.remove_connection("c1", T0 + 10, "2027-01-15T08:00:10.000Z")
+    both = store.remove_connection("c2", T0 + 20, "2027-01-15T08:00:20.000Z")
+
+    assert one is not None and not one.changed and one.user.is_online(T0 + 10)
+    assert both is not None and both.changed and not both.user.is_online(T0 + 20)
+    assert both.user.last_seen == "2027-01-15T08:00:20.000Z"
+    assert store.get_users(["alice"])["alice"].last_seen == "2027-01-15T08:00:20.000Z"
+
+
+def test_closing_an_unknown_connection_reports_nothing(store: ChatStore) -> None:
+    assert store.remove_connection("never-connected", T0, CREATED_AT) is None
+
+
+def test_closing_the_same_connection_twice_reports_it_once(store: ChatStore) -> None:
+    connect(store, "alice", "c1")
+
+    assert store.remove_connection("c1", T0 + 1, CREATED_AT) is not None
+    assert store.remove_connection("c1", T0 + 2, CREATED_AT) is None
+
+
+def test_expired_connections_do_not_count_as_online_and_are_dropped_on_the_next_connect(
+    store: ChatStore,
+) -> None:
+    connect(store, "alice", "old", lifetime=10)  # its $disconnect never came
+
+    assert not store.get_users(["alice"])["alice"].is_online(T0 + 20)
+    again = connect(store, "alice", "new", at=T0 + 20)
+
+    assert again.changed
+    assert {c.connection_id for c in again.user.connections} == {"new"}
+    assert {c.connection_id for c in store.get_users(["alice"])["alice"].connections} == {"new"}
+
+
+def test_a_disconnect_that_leaves_only_expired_connections_takes_the_user_offline(store: ChatStore) -> None:
+    connect(store, "alice", "short", lifetime=100)
+    connect(store, "alice", "long", at=T0 + 50)
+
+    change = store.remove_connection("long", T0 + 200, CREATED_AT)
+
+    assert change is not None and change.changed and not change.user.is_online(T0 + 200)
+
+
+def test_forgotten_connections_are_gone_from_the_user_and_from_the_connections(store: ChatStore) -> None:
+    connect(store, "alice", "c1")
+    c2 = connect(store, "alice", "c2").user
+    gone = next(c for c in c2.connections if c.connection_id == "c1")
+
+    store.forget_connections([("alice", gone)])
+
+    alice = store.get_users(["alice"])["alice"]
+    assert {c.connection_id for c in alice.connections} == {"c2"}
+    assert store.remove_connection("c1", T0 + 1, CREATED_AT) is None  # the connection item went too
+
+
+def test_get_users_returns_the_known_ones_beyond_one_batch(store: ChatStore) -> None:
+    ids = [f"user{i:03}" for i in range(130)]
+    for i, user_id in enumerate(ids):
+        connect(store, user_id, f"c{i}")
+
+    users = store.get_users([*ids, "nobody", ids[0]])
+
+    assert sorted(users) == ids
+    assert users["user042"].name == "User042"
+
+
+def test_find_users_matches_a_name_prefix_in_any_case_in_name_order(store: ChatStore) -> None:
+    for user_id, name in [("u1", "bob"), ("u2", "Alice"), ("u3", "alfred"), ("u4", "ALBERT"), ("u5", "Zed")]:
+        store.add_connection(LiveConnection(f"c-{user_id}", int(T0) + LIFETIME), identity(user_id, name), "x", T0)
+
+    assert [u.name for u in store.find_users("AL", 10)] == ["ALBERT", "alfred", "Alice"]
+    assert [u.name for u in store.find_users("al", 2)] == ["ALBERT", "alfred"]
+    assert [u.name for u in store.find_users("", 10)] == ["ALBERT", "alfred", "Alice", "bob", "Zed"]
+    assert store.find_users("q", 10) == []
+
+
+# ---------------------------------------------------------------------------------------------- rooms
+
+
+def test_a_created_room_is_stored_and_listed_for_each_member(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+
+    assert store.get_room(room.id) == room
+    assert room.last_seq == 0 and room.last_message is None
+    assert [r.id for r in store.rooms_of("alice")] == [room.id]
+    assert [r.id for r in store.rooms_of("bob")] == [room.id]
+    assert store.rooms_of("carol") == []
+
+
+def test_an_unknown_room_is_none(store: ChatStore) -> None:
+    assert store.get_room("r_missing") is None
+
+
+def test_opening_a_direct_room_twice_returns_the_first_one(store: ChatStore) -> None:
+    first = RoomRecord("d_alice_bob", None, False, frozenset({"alice", "bob"}), CREATED_AT)
+    again = RoomRecord("d_alice_bob", None, False, frozenset({"alice", "bob"}), "2027-02-01T00:00:00.000Z")
+
+    assert store.create_room(first) == first
+    assert store.create_room(again) == first
+    assert store.get_room("d_alice_bob") == first
+    assert [r.id for r in store.rooms_of("bob")] == ["d_alice_bob"]
+
+
+def test_a_room_with_more_members_than_one_transaction_holds_is_listed_for_all(store: ChatStore) -> None:
+    members = {"creator", *(f"m{i:03}" for i in range(p.MAX_MEMBERS_PER_FRAME))}
+
+    room = group(store, *members)
+
+    assert store.get_room(room.id) == room
+    assert all([r.id for r in store.rooms_of(member)] == [room.id] for member in members)
+
+
+def test_a_member_adds_users_to_a_group_room(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+
+    updated = store.add_members(room.id, "bob", ["carol", "dave"])
+
+    assert updated.member_ids == {"alice", "bob", "carol", "dave"}
+    assert store.get_room(room.id) == updated
+    assert [r.id for r in store.rooms_of("carol")] == [room.id]
+
+
+def test_a_full_frame_of_new_members_is_added(store: ChatStore) -> None:
+    room = group(store, "alice")
+    newcomers = [f"n{i:03}" for i in range(p.MAX_MEMBERS_PER_FRAME)]
+
+    updated = store.add_members(room.id, "alice", newcomers)
+
+    assert updated.member_ids == {"alice", *newcomers}
+    assert all([r.id for r in store.rooms_of(n)] == [room.id] for n in newcomers)
+
+
+def test_adding_members_to_an_unknown_room_is_not_found(store: ChatStore) -> None:
+    with pytest.raises(NotFound):
+        store.add_members("r_missing", "alice", ["bob"])
+    assert store.rooms_of("bob") == []
+
+
+def test_a_non_member_cannot_add_members(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+
+    with pytest.raises(Forbidden):
+        store.add_members(room.id, "mallory", ["mallory", "eve"])
+
+    assert store.get_room(room.id) == room
+    assert store.rooms_of("eve") == []
+
+
+def test_members_cannot_be_added_to_a_direct_room(store: ChatStore) -> None:
+    direct = store.create_room(RoomRecord("d_a_b", None, False, frozenset({"alice", "bob"}), CREATED_AT))
+
+    with pytest.raises(Forbidden):
+        store.add_members(direct.id, "alice", ["carol"])
+
+    assert store.get_room(direct.id) == direct
+    assert store.rooms_of("carol") == []
+
+
+def test_leaving_takes_the_member_out_and_the_room_off_their_list(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+
+    updated = store.remove_member(room.id, "bob")
+
+    assert updated.member_ids == {"alice"}
+    assert store.rooms_of("bob") == []
+    assert [r.id for r in store.rooms_of("alice")] == [room.id]
+
+
+def test_the_last_member_leaving_leaves_an_empty_room(store: ChatStore) -> None:
+    room = group(store, "alice")
+
+    assert store.remove_member(room.id, "alice").member_ids == frozenset()
+    assert store.rooms_of("alice") == []
+
+
+def test_leaving_a_room_one_is_not_in_is_forbidden_and_an_unknown_room_not_found(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+
+    with pytest.raises(Forbidden):
+        store.remove_member(room.id, "carol")
+    with pytest.raises(NotFound):
+        store.remove_member("r_missing", "alice")
+    assert store.get_room(room.id) == room
+
+
+# ---------------------------------------------------------------------------------------------- messages
+
+
+def test_messages_get_gap_free_seqs_from_one_and_become_the_rooms_last_message(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+    reply = replace(draft(room.id), reply_to_id="m_first")
+
+    sent = [*send(store, room.id, 2), store.append_message(reply).message]
+
+    assert seqs(sent) == [1, 2, 3]
+    assert sent[2].reply_to_id == "m_first" and sent[0].reply_to_id is None
+    stored = store.get_room(room.id)
+    assert stored is not None and stored.last_seq == 3 and stored.last_message == sent[2]
+    assert store.history(room.id, before_seq=None, after_seq=None, limit=10).messages == sent
+
+
+def test_a_retried_send_returns_the_original_message_and_stores_one_copy(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+    first = store.append_message(draft(room.id, content="once", client_msg_id="5b0e6f0e-3c1c-4a51-9c53-6f1d2f0a9b11"))
+    send(store, room.id, 2)
+
+    retry = draft(room.id, content="once, resent", client_msg_id="5b0e6f0e-3c1c-4a51-9c53-6f1d2f0a9b11")
+    again = store.append_message(retry, last_seq_hint=0)
+
+    assert first.created and not again.created
+    assert again.message == first.message  # same id, seq, createdAt and content
+    history = store.history(room.id, before_seq=None, after_seq=None, limit=10).messages
+    assert seqs(history) == [1, 2, 3]
+    assert [m.client_msg_id for m in history].count(retry.client_msg_id) == 1
+
+
+def test_a_stale_last_seq_hint_still_gets_the_next_seq(store: ChatStore) -> None:
+    room = group(store, "alice")
+    send(store, room.id, 3)
+
+    appended = store.append_message(draft(room.id), last_seq_hint=0)
+
+    assert appended.created and appended.message.seq == 4
+
+
+@pytest.mark.parametrize("hint", [None, 0])
+def test_sending_to_an_unknown_room_is_not_found(store: ChatStore, hint: int | None) -> None:
+    with pytest.raises(NotFound):
+        store.append_message(draft("r_missing"), last_seq_hint=hint)
+
+
+@pytest.mark.parametrize("hint", [None, 0])
+def test_a_send_that_commits_after_the_sender_left_is_forbidden_and_stores_nothing(
+    store: ChatStore, hint: int | None
+) -> None:
+    room = group(store, "alice", "bob")
+    store.remove_member(room.id, "alice")  # between the service's membership check and the commit
+
+    with pytest.raises(Forbidden):
+        store.append_message(draft(room.id, sender="alice"), last_seq_hint=hint)
+
+    assert store.history(room.id, before_seq=None, after_seq=None, limit=10).messages == []
+
+
+def test_history_pages_backwards_from_the_latest(store: ChatStore) -> None:
+    room = group(store, "alice")
+    send(store, room.id, 10)
+
+    latest = store.history(room.id, before_seq=None, after_seq=None, limit=3)
+    older = store.history(room.id, before_seq=8, after_seq=None, limit=3)
+    oldest = store.history(room.id, before_seq=3, after_seq=None, limit=5)
+
+    assert (seqs(latest.messages), latest.has_more) == ([8, 9, 10], True)
+    assert (seqs(older.messages), older.has_more) == ([5, 6, 7], True)
+    assert (seqs(oldest.messages), oldest.has_more) == ([1, 2], False)
+
+
+def test_history_pages_forwards_after_a_seq(store: ChatStore) -> None:
+    room = group(store, "alice")
+    send(store, room.id, 10)
+
+    next_two = store.history(room.id, before_seq=None, after_seq=7, limit=2)
+    rest = store.history(room.id, before_seq=None, after_seq=8, limit=5)
+    exact = store.history(room.id, before_seq=None, after_seq=0, limit=10)
+
+    assert (seqs(next_two.messages), next_two.has_more) == ([8, 9], True)
+    assert (seqs(rest.messages), rest.has_more) == ([9, 10], False)
+    assert (seqs(exact.messages), exact.has_more) == (list(range(1, 11)), False)
+
+
+def test_history_of_a_room_without_messages_is_empty(store: ChatStore) -> None:
+    room = group(store, "alice")
+
+    assert store.history(room.id, before_seq=None, after_seq=None, limit=50) == store.history(
+        room.id, before_seq=None, after_seq=0, limit=50
+    )
+    page = store.history(room.id, before_seq=None, after_seq=None, limit=50)
+    assert (page.messages, page.has_more) == ([], False)
+
+
+def _page_bytes(room_id: str, messages: list[p.Message]) -> int:
+    return len(p.encode(p.HistoryPage(room_id=room_id, messages=messages, has_more=True)))
+
+
+def test_a_latest_page_of_large_messages_fits_one_api_gateway_message_and_keeps_the_newest(
+    store: ChatStore,
+) -> None:
+    room = group(store, "alice")
+    # 4000 three-byte characters: 12 KB each, so a full page of 100 would be 1.2 MB.
+    send(store, room.id, 30, content="€" * (p.MAX_CONTENT_CHARS - 10))
+
+    page = store.history(room.id, before_seq=None, after_seq=None, limit=p.HISTORY_MAX_LIMIT)
+
+    assert 1 < len(page.messages) < 30 and page.has_more
+    assert seqs(page.messages) == list(range(31 - len(page.messages), 31))
+    assert _page_bytes(room.id, page.messages) < p.MAX_MESSAGE_BYTES
+
+
+def test_an_after_page_of_large_messages_fits_one_api_gateway_message_and_keeps_the_oldest(
+    store: ChatStore,
+) -> None:
+    room = group(store, "alice")
+    send(store, room.id, 30, content="€" * (p.MAX_CONTENT_CHARS - 10))
+
+    page = store.history(room.id, before_seq=None, after_seq=5, limit=p.HISTORY_MAX_LIMIT)
+
+    assert 1 < len(page.messages) < 25 and page.has_more
+    assert seqs(page.messages) == list(range(6, 6 + len(page.messages)))
+    assert _page_bytes(room.id, page.messages) < p.MAX_MESSAGE_BYTES
+
+
+# ---------------------------------------------------------------------------------------------- flood control
+
+
+def test_frames_over_the_limit_are_refused_until_the_window_ends(store: ChatStore) -> None:
+    window_start = 1_800_000_000.0  # a multiple of 10
+    counted = [store.count_frame("alice", window_start + 2.5, 3, 10) for _ in range(3)]
+
+    refused = store.count_frame("alice", window_start + 2.5, 3, 10)
+    other_user = store.count_frame("bob", window_start + 2.5, 3, 10)
+    next_window = store.count_frame("alice", window_start + 10, 3, 10)
+
+    assert counted == [None, None, None]
+    assert refused == 7500
+    assert other_user is None and next_window is None
+
+
+def test_a_refusal_at_the_very_end_of_a_window_waits_at_least_a_millisecond(store: ChatStore) -> None:
+    store.count_frame("alice", T0, 1, 10)
+
+    assert store.count_frame("alice", T0 + 9.9995, 1, 10) == 1
+
+
+# ---------------------------------------------------------------------------------------------- DynamoDB only
+
+
+class ScriptedTransactions:
+    """The real client, except that `transact_write_items` first raises what `failures` says, in order."""
+
+    def __init__(self, client: Any, failures: list[list[str]], *, strip_items: bool = False) -> None:
+        self._client = client
+        self.failures = failures
+        self.strip_items = strip_items
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.failures:
+            codes = self.failures.pop(0)
+            response: Any = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": [{"Code": code} for code in codes],
+            }
+            raise ClientError(response, "TransactWriteItems")
+        try:
+            return self._client.transact_write_items(**kwargs)
+        except ClientError as exc:
+            if self.strip_items:  # DynamoDB without ReturnValuesOnConditionCheckFailure support
+                reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons", [])  # type: ignore[assignment]
+                for reason in reasons:
+                    reason.pop("Item", None)
+            raise
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+
+
+CONFLICT = ["None", "None", "TransactionConflict"]
+THROTTLED = ["ThrottlingError", "None", "None"]
+
+
+def test_a_send_retries_transaction_conflicts_and_throttling_with_growing_pauses(
+    dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    room = group(DynamoChatStore(dynamodb_client, table_names), "alice")
+    client: Any = ScriptedTransactions(dynamodb_client, [CONFLICT, THROTTLED, CONFLICT])
+    sleeps = Sleeps()
+    store = DynamoChatStore(client, table_names, sleep=sleeps, jitter=lambda: 1.0)
+
+    appended = store.append_message(draft(room.id), last_seq_hint=0)
+
+    assert appended.created and appended.message.seq == 1
+    assert client.calls == 4  # 3 cancelled, 1 committed
+    assert sleeps.pauses == [0.05, 0.1, 0.2]
+
+
+def test_a_send_gives_up_with_retry_after_when_contention_outlasts_its_attempts(
+    dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    room = group(DynamoChatStore(dynamodb_client, table_names), "alice")
+    client: Any = ScriptedTransactions(dynamodb_client, [CONFLICT] * 8)
+    sleeps = Sleeps()
+    store = DynamoChatStore(client, table_names, sleep=sleeps, jitter=lambda: 0.5, max_attempts=8)
+
+    with pytest.raises(Unavailable) as raised:
+        store.append_message(draft(room.id), last_seq_hint=0)
+
+    assert client.calls == 8 and len(sleeps.pauses) == 7 and max(sleeps.pauses) == 0.25
+    assert raised.value.retry_after_ms == 750
+    assert store.history(room.id, before_seq=None, after_seq=None, limit=10).messages == []
+    retried = store.append_message(draft(room.id, client_msg_id=str(uuid.uuid4())))  # once contention is over
+    assert retried.message.seq == 1
+
+
+def test_duplicates_and_lost_races_are_resolved_by_reading_when_no_item_comes_back(
+    dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    client: Any = ScriptedTransactions(dynamodb_client, [], strip_items=True)
+    store = DynamoChatStore(client, table_names)
+    room = group(store, "alice")
+    first = store.append_message(draft(room.id, client_msg_id="0d3c9a4e-1111-4f7a-9a51-2a9e7b3c8d01"))
+    send(store, room.id, 2)
+
+    duplicate = store.append_message(
+        draft(room.id, client_msg_id="0d3c9a4e-1111-4f7a-9a51-2a9e7b3c8d01"), last_seq_hint=0
+    )
+    raced = store.append_message(draft(room.id), last_seq_hint=1)
+
+    assert not duplicate.created and duplicate.message == first.message
+    assert raced.created and raced.message.seq == 4
+
+
+def test_each_send_stores_one_message_item_and_one_idempotency_item(
+    dynamo_store: DynamoChatStore, dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    room = group(dynamo_store, "alice")
+    client_msg_id = str(uuid.uuid4())
+    for hint in (None, 0, 1):
+        dynamo_store.append_message(draft(room.id, client_msg_id=client_msg_id), last_seq_hint=hint)
+
+    def items(table: str) -> list[dict[str, Any]]:
+        return dynamodb_client.query(  # type: ignore[no-any-return]
+            TableName=table_names[table],
+            KeyConditionExpression="roomId = :r",
+            ExpressionAttributeValues={":r": {"S": room.id}},
+        )["Items"]
+
+    assert [item["seq"] for item in items("messages")] == [{"N": "1"}]
+    assert items("idempotency") == [
+        {
+            "roomId": {"S": room.id},
+            "clientMsgId": {"S": client_msg_id},
+            "seq": {"N": "1"},
+            "messageId": items("messages")[0]["id"],
+        }
+    ]
+
+
+def test_connections_and_presence_items_have_the_documented_shape(
+    dynamo_store: DynamoChatStore, dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    connect(dynamo_store, "alice", "c1")
+
+    connection = dynamodb_client.get_item(TableName=table_names["connections"], Key={"connectionId": {"S": "c1"}})[
+        "Item"
+    ]
+    user = dynamodb_client.get_item(TableName=table_names["users"], Key={"userId": {"S": "alice"}})["Item"]
+
+    expires_at = int(T0) + LIFETIME
+    assert connection["expiresAt"] == {"N": str(expires_at)}
+    assert connection["ttl"] == {"N": str(expires_at + 3600)}
+    assert user["connections"] == {"SS": [f"{expires_at}:c1"]}
+    assert user["nameKey"] == {"S": "alice"} and user["directory"] == {"S": "users"}
+
+
+def test_forgetting_the_last_live_connection_records_when_the_user_was_last_seen(
+    dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    store = DynamoChatStore(dynamodb_client, table_names, clock=lambda: T0 + 60)
+    gone = connect(store, "alice", "c1").user.live_connections(T0)[0]
+    connect(store, "bob", "b1")
+    connect(store, "bob", "b2")
+    bob_gone = next(c for c in store.get_users(["bob"])["bob"].connections if c.connection_id == "b1")
+
+    store.forget_connections([("alice", gone), ("bob", bob_gone)])
+    store.forget_connections([("alice", gone)])  # found gone again by another fan-out: nothing changes
+
+    users = store.get_users(["alice", "bob"])
+    assert users["alice"].last_seen == "2027-01-15T08:01:00.000Z" and not users["alice"].is_online(T0 + 60)
+    assert users["bob"].last_seen is None and users["bob"].is_online(T0 + 60)
+
+
+def test_throttling_that_outlasts_botocore_retries_is_unavailable_and_other_errors_leak_nothing(
+    dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    class Failing:
+        def __init__(self, code: str) -> None:
+            self.code = code
+
+        def get_item(self, **kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": self.code, "Message": "details"}}, "GetItem")
+
+    throttled = DynamoChatStore(Failing("ProvisionedThroughputExceededException"), table_names)  # type: ignore[arg-type]
+    broken = DynamoChatStore(Failing("ValidationException"), table_names)  # type: ignore[arg-type]
+
+    with pytest.raises(Unavailable) as unavailable:
+        throttled.get_room("r1")
+    with pytest.raises(ChatError) as internal:
+        broken.get_room("r1")
+
+    assert unavailable.value.retry_after_ms and unavailable.value.retry_after_ms > 0
+    assert type(internal.value) is ChatError and "details" not in internal.value.message
+    assert isinstance(internal.value.__cause__, ClientError)
+
+
+def test_table_names_come_from_the_settings(dynamodb_client: Any, table_names: dict[str, str]) -> None:
+    settings = Settings.from_environ(
+        {
+            **{spec.env_var: table_names[spec.name] for spec in TABLES},
+            "CONNECTIONS_ENDPOINT_URL": "https://example.invalid/dev",
+            "JWT_ISSUER": "https://issuer.invalid",
+            "JWT_AUDIENCE": "chat",
+            "JWKS_URL": "https://issuer.invalid/jwks.json",
+        }
+    )
+    store = DynamoChatStore(dynamodb_client, settings)
+
+    room = group(store, "alice")
+
+    assert store.get_room(room.id) == room
