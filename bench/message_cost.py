@@ -88,7 +88,8 @@ def main() -> None:
             f"{op} {figures[op]:.2f}" for op in sorted(figures) if op[0].isupper() and op != "Scan"
         )
         print(
-            f"{room_size:>5} {outside:>8} {figures['dynamodb_requests']:>13.2f} {figures['posts']:>6.1f}  {by_operation}"
+            f"{room_size:>5} {outside:>8} {figures['dynamodb_requests']:>13.2f} "
+            f"{figures['posts']:>6.1f}  {by_operation}"
         )
         assert "Scan" not in figures
     print("\nposts = PostToConnection calls per message: the other members' connections (the sender gets the ack).")

@@ -24,9 +24,7 @@ def serialized(app: WsgiApp) -> WsgiApp:
     """Run one request at a time, body included (moto builds responses lazily)."""
     lock = threading.Lock()
 
-    def dispatch_one_at_a_time(
-        environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
+    def dispatch_one_at_a_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         with lock:
             return list(app(environ, start_response))
 
@@ -50,9 +48,7 @@ class EmbeddedDynamoDB:
         roll_back_touched_items_only()
         app = serialized(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._host, self._port, app, threaded=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="embedded-dynamodb", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-dynamodb", daemon=True)
         self._thread.start()
         return self.endpoint_url
 

@@ -25,9 +25,7 @@ def token_verifier() -> TokenVerifier:
 
 
 # log_event=False even if POWERTOOLS_LOGGER_LOG_EVENT is set: the event carries the token.
-@logger.inject_lambda_context(
-    log_event=False, correlation_id_path="requestContext.connectionId", clear_state=True
-)
+@logger.inject_lambda_context(log_event=False, correlation_id_path="requestContext.connectionId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

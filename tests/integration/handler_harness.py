@@ -86,9 +86,7 @@ class Gateway:
         identity = Identity(user_id or name.lower(), name, int(time.time()) + token_lifetime)
         conn = ConnectionInfo()
         authorizer = authorizer_context(identity.authorizer_context(), identity.user_id)
-        response = self.handler("connect")(
-            connect_event(conn, authorizer, {"token": "t"}), LambdaContext("connect")
-        )
+        response = self.handler("connect")(connect_event(conn, authorizer, {"token": "t"}), LambdaContext("connect"))
         assert response["statusCode"] == 200
         return Session(conn, identity, authorizer)
 
@@ -113,9 +111,7 @@ class Gateway:
         assert reply is not None, f"{action} got no reply"
         return reply
 
-    def message(
-        self, session: Session, room_id: str, content: str = "hello", **fields: Any
-    ) -> dict[str, Any]:
+    def message(self, session: Session, room_id: str, content: str = "hello", **fields: Any) -> dict[str, Any]:
         fields.setdefault("clientMsgId", str(uuid.uuid4()))
         return self.send(session, "sendMessage", roomId=room_id, content=content, **fields)
 

@@ -55,9 +55,7 @@ class Chat:
         self.service.connect(caller.connection_id, identity)
         return caller
 
-    def send(
-        self, caller: Caller, room_id: str, content: str = "hello", client_msg_id: str | None = None
-    ) -> p.Ack:
+    def send(self, caller: Caller, room_id: str, content: str = "hello", client_msg_id: str | None = None) -> p.Ack:
         frame = p.SendMessage(
             action="sendMessage",
             room_id=room_id,

@@ -276,9 +276,7 @@ def test_flood_of_unknown_kids_refetches_the_jwks_at_most_once_a_minute() -> Non
     assert len(endpoint.requests) == 1
 
     for n in range(100):
-        rejection(
-            ISSUER.unknown_kid_token(f"bogus-{n}"), verifier, now=start + REFETCH_INTERVAL_SECONDS + n * 0.5
-        )
+        rejection(ISSUER.unknown_kid_token(f"bogus-{n}"), verifier, now=start + REFETCH_INTERVAL_SECONDS + n * 0.5)
     assert len(endpoint.requests) == 2
 
 
@@ -346,9 +344,7 @@ def test_arbitrary_text_is_rejected_with_401(text: str) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
-    ),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
     max_leaves=6,
 )
 

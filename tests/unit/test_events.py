@@ -36,9 +36,7 @@ def test_message_and_disconnect_events_match_the_powertools_models() -> None:
         message_event(CONN, "ping", '{"action":"ping"}', AUTHORIZER)
     )
     assert message.request_context.route_key == "ping" and message.body == '{"action":"ping"}'
-    disconnect = APIGatewayWebSocketDisconnectEventModel.model_validate(
-        disconnect_event(CONN, AUTHORIZER, 1001, "bye")
-    )
+    disconnect = APIGatewayWebSocketDisconnectEventModel.model_validate(disconnect_event(CONN, AUTHORIZER, 1001, "bye"))
     assert disconnect.request_context.disconnect_status_code == 1001
 
 

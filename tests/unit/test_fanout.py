@@ -73,9 +73,7 @@ def test_every_connection_receives_the_payload_concurrently_within_the_bound() -
 
 
 def test_gone_connections_are_reported_not_retried() -> None:
-    api = ScriptedManagementApi(
-        {"old": [EXCEPTIONS.GoneException({"Error": {"Code": "GoneException"}}, "Post")]}
-    )
+    api = ScriptedManagementApi({"old": [EXCEPTIONS.GoneException({"Error": {"Code": "GoneException"}}, "Post")]})
 
     delivery = notifier(api).post(["old", "live"], b"x")
 

@@ -126,9 +126,7 @@ def test_direct_rooms_cannot_gain_members_or_be_left(chat: Chat) -> None:
     reply = chat.service.handle(alice, p.OpenDirect(action="openDirect", user_id="bob"))
     assert isinstance(reply, p.RoomFrame)
     with pytest.raises(Forbidden):
-        chat.service.handle(
-            alice, p.AddMembers(action="addMembers", room_id=reply.room.id, member_ids=["carol"])
-        )
+        chat.service.handle(alice, p.AddMembers(action="addMembers", room_id=reply.room.id, member_ids=["carol"]))
     with pytest.raises(Forbidden):
         chat.service.handle(alice, p.LeaveRoom(action="leaveRoom", room_id=reply.room.id))
 
@@ -275,9 +273,7 @@ def test_list_rooms_shows_the_last_message_most_recent_room_first(chat: Chat) ->
     reply = chat.service.handle(alice, p.ListRooms(action="listRooms"))
 
     assert isinstance(reply, p.RoomsFrame)
-    assert [
-        (r.name, r.last_seq, r.last_message.content if r.last_message else None) for r in reply.rooms
-    ] == [
+    assert [(r.name, r.last_seq, r.last_message.content if r.last_message else None) for r in reply.rooms] == [
         ("older", 1, "latest"),
         ("newer", 1, "first"),
     ]

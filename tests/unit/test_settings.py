@@ -17,9 +17,7 @@ def complete_environment() -> dict[str, str]:
 def test_every_table_has_a_settings_variable() -> None:
     assert {spec.env_var for spec in TABLES} <= REQUIRED
     settings = Settings.from_environ(complete_environment())
-    assert {spec.name: settings.table_name(spec.name) for spec in TABLES}[
-        "messages"
-    ] == "value-messages_table"
+    assert {spec.name: settings.table_name(spec.name) for spec in TABLES}["messages"] == "value-messages_table"
 
 
 def test_lists_are_read_from_comma_separated_variables() -> None:

@@ -92,9 +92,7 @@ def handle_connect(event: dict[str, Any]) -> dict[str, Any]:
 
 def handle_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     context = event["requestContext"]
-    logger.append_keys(
-        connectionId=context["connectionId"], disconnectStatusCode=context.get("disconnectStatusCode")
-    )
+    logger.append_keys(connectionId=context["connectionId"], disconnectStatusCode=context.get("disconnectStatusCode"))
     chat_service().disconnect(context["connectionId"])
     metrics.add_metric(name="Disconnects", unit=MetricUnit.Count, value=1)
     logger.info("disconnected")

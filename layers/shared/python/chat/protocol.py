@@ -219,9 +219,7 @@ class MemberPresence(WireModel):
 
 class ServerFrame(WireModel):
     # Frame-level optional keys are left out of the JSON when unset; object fields (replyToId, lastSeen) stay null.
-    _omit_when_none: ClassVar[frozenset[str]] = frozenset(
-        {"requestId", "action", "clientMsgId", "retryAfterMs"}
-    )
+    _omit_when_none: ClassVar[frozenset[str]] = frozenset({"requestId", "action", "clientMsgId", "retryAfterMs"})
     request_id: str | None = None
 
     def to_wire(self) -> dict[str, Any]:

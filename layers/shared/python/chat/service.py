@@ -55,9 +55,7 @@ class Limits:
 
 
 def iso(epoch_seconds: float) -> str:
-    return (
-        datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def direct_room_id(user_a: str, user_b: str) -> str:
@@ -181,9 +179,7 @@ class ChatService:
 
     def history(self, caller: Caller, frame: p.History) -> p.HistoryPage:
         room = self._room_of_member(frame.room_id, caller.user_id)
-        page = self._store.history(
-            room.id, before_seq=frame.before_seq, after_seq=frame.after_seq, limit=frame.limit
-        )
+        page = self._store.history(room.id, before_seq=frame.before_seq, after_seq=frame.after_seq, limit=frame.limit)
         return p.HistoryPage(room_id=room.id, messages=page.messages, has_more=page.has_more)
 
     def create_room(self, caller: Caller, frame: p.CreateRoom) -> p.RoomFrame:
@@ -242,8 +238,7 @@ class ChatService:
         rooms = sorted(self._store.rooms_of(caller.user_id), key=_last_activity, reverse=True)
         return p.RoomsFrame(
             rooms=[
-                p.RoomSummary(**_room(r).model_dump(), last_seq=r.last_seq, last_message=r.last_message)
-                for r in rooms
+                p.RoomSummary(**_room(r).model_dump(), last_seq=r.last_seq, last_message=r.last_message) for r in rooms
             ]
         )
 
@@ -251,10 +246,7 @@ class ChatService:
         now = self._clock()
         users = self._store.find_users(frame.query or "", LIST_USERS_LIMIT)
         return p.UsersFrame(
-            users=[
-                p.UserInfo(id=u.user_id, name=u.name, online=u.is_online(now), last_seen=u.last_seen)
-                for u in users
-            ]
+            users=[p.UserInfo(id=u.user_id, name=u.name, online=u.is_online(now), last_seen=u.last_seen) for u in users]
         )
 
     def presence(self, caller: Caller, frame: p.Presence) -> p.RoomPresence:
@@ -290,9 +282,7 @@ class ChatService:
         return frame
 
     def _push_presence(self, user: User, *, online: bool) -> None:
-        contacts = {m for room in self._store.rooms_of(user.user_id) for m in room.member_ids} - {
-            user.user_id
-        }
+        contacts = {m for room in self._store.rooms_of(user.user_id) for m in room.member_ids} - {user.user_id}
         self._push(contacts, p.PresencePush(user_id=user.user_id, online=online, last_seen=user.last_seen))
 
     def _push(self, user_ids: Iterable[str], frame: p.ServerFrame, *, skip: str | None = None) -> None:

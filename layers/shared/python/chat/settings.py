@@ -78,8 +78,7 @@ class Settings(BaseModel):
             return cls.model_validate(dict(environ))
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                for err in exc.errors(include_url=False)
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
             )
             raise SettingsError(f"invalid chat settings: {problems}") from exc
 

@@ -86,6 +86,4 @@ def create_table_kwargs(spec: TableSpec, table_name: str) -> dict[str, object]:
 
 
 def _key_schema(keys: list[Key]) -> list[dict[str, str]]:
-    return [
-        {"AttributeName": k.name, "KeyType": kind} for k, kind in zip(keys, ("HASH", "RANGE"), strict=False)
-    ]
+    return [{"AttributeName": k.name, "KeyType": kind} for k, kind in zip(keys, ("HASH", "RANGE"), strict=False)]
