@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import boto3
-from moto.server import DomainDispatcherApplication, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from chat.tables import TABLES, TableSpec, create_table_kwargs
@@ -42,7 +42,7 @@ class EmbeddedDynamoDB:
     def endpoint_url(self) -> str:
         assert self._server is not None, "start() first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> str:
         roll_back_touched_items_only()
@@ -137,4 +137,4 @@ def roll_back_touched_items_only() -> None:
             del Table.__deepcopy__  # type: ignore[attr-defined]
 
     transact_write_items.rolls_back_touched_items_only = True  # type: ignore[attr-defined]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign,assignment]

@@ -1,0 +1,236 @@
+"""The whole local stack on one port of 127.0.0.1: gateway, `@connections`, identity provider, web client, and an
+embedded DynamoDB on a second, internal port.
+
+    async with LocalStack(StackOptions(port=0)) as stack:
+        print(stack.url)
+
+With `handlers=None` (the product) it sets the handlers' environment (`chat.settings`) in `os.environ` and loads
+`functions/*/handler.py`; their settings and clients are cached per process, so run one such stack per process
+(`python -m local`). Tests of the gateway pass their own handlers and need neither the environment nor DynamoDB.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from chat.routes import FUNCTIONS
+from chat.settings import Settings, load_settings
+from chat.tables import TABLES
+from local.console import FrameLog
+from local.dynamodb import EmbeddedDynamoDB
+from local.events import REGION
+from local.functions import FunctionRunner, LambdaHandler, load_handlers
+from local.gateway import GatewayLimits, WebSocketGateway
+from local.identity import DevIdentityProvider
+from local.paths import WEB_DIR
+from local.webclient import add_web_client
+
+log = logging.getLogger("local.stack")
+
+# Credentials that would point boto3 at a real account (or fail on a missing profile) are dropped.
+AWS_VARIABLES_TO_DROP = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    host: str = "127.0.0.1"
+    port: int = 8080  # 0: any free port
+    idle_timeout_seconds: float = 600.0
+    max_lifetime_seconds: float = 7200.0
+    access_token_seconds: int = 3600
+    audience: str = "chat-local"
+    table_prefix: str = "chat-local-"
+    handler_workers: int = 32
+    # Handlers' own JSON logs (Powertools); the console's per-frame lines are the readable log.
+    handler_log_level: str = "WARNING"
+    web_dir: Path = WEB_DIR
+    extra_environment: Mapping[str, str] = field(default_factory=dict)
+
+
+def table_names(prefix: str) -> dict[str, str]:
+    return {spec.name: f"{prefix}{spec.name}" for spec in TABLES}
+
+
+def handler_environment(options: StackOptions, base_url: str, dynamodb_url: str) -> dict[str, str]:
+    """Every variable `chat.settings.Settings` requires, plus what boto3 and Powertools need off AWS."""
+    names = table_names(options.table_prefix)
+    environment = {spec.env_var: names[spec.name] for spec in TABLES}
+    environment.update(
+        CONNECTIONS_ENDPOINT_URL=base_url,
+        DYNAMODB_ENDPOINT_URL=dynamodb_url,
+        JWT_ISSUER=base_url,
+        JWT_AUDIENCE=options.audience,
+        JWKS_URL=f"{base_url}/.well-known/jwks.json",
+        # Presence expiry follows the gateway's lifetime (the setting's floor is 60 s).
+        CONNECTION_LIFETIME_SECONDS=str(max(60, math.ceil(options.max_lifetime_seconds))),
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AWS_ACCESS_KEY_ID="local",
+        AWS_SECRET_ACCESS_KEY="local",
+        POWERTOOLS_SERVICE_NAME="chat",
+        POWERTOOLS_METRICS_NAMESPACE="chat-local",
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_LOG_LEVEL=options.handler_log_level,
+        POWERTOOLS_METRICS_DISABLED=os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+        NO_PROXY=_no_proxy(os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""),
+    )
+    environment.update(options.extra_environment)
+    missing = [
+        name for name, required in Settings.environment_variables().items() if required and name not in environment
+    ]
+    if missing:
+        raise RuntimeError(f"the local stack does not set {missing}")
+    return environment
+
+
+def _no_proxy(current: str) -> str:
+    """The handlers call 127.0.0.1 (gateway, DynamoDB): never through a proxy from the developer's environment."""
+    hosts = [h for h in current.split(",") if h.strip()]
+    return ",".join([*hosts, *(h for h in ("127.0.0.1", "localhost") if h not in hosts)])
+
+
+class LocalStack:
+    def __init__(
+        self,
+        options: StackOptions | None = None,
+        *,
+        handlers: Mapping[str, LambdaHandler] | None = None,
+        embedded_dynamodb: bool | None = None,
+    ) -> None:
+        self.options = options or StackOptions()
+        self._handlers = handlers
+        self._with_dynamodb = handlers is None if embedded_dynamodb is None else embedded_dynamodb
+        self._dynamodb: EmbeddedDynamoDB | None = None
+        self._runner: FunctionRunner | None = None
+        self._app_runner: web.AppRunner | None = None
+        self._saved_environment: dict[str, str | None] = {}
+        self.gateway: WebSocketGateway | None = None
+        self.identity: DevIdentityProvider | None = None
+        self.port = 0
+        self.startup_seconds = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.options.host}:{self.port}"
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://{self.options.host}:{self.port}/ws"
+
+    async def start(self) -> str:
+        started = time.perf_counter()
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+        self.startup_seconds = time.perf_counter() - started
+        return self.url
+
+    async def _start(self) -> None:
+        options = self.options
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((options.host, options.port))
+        except OSError:
+            listener.close()
+            raise
+        self.port = listener.getsockname()[1]
+        self.identity = DevIdentityProvider(
+            self.url, options.audience, access_token_seconds=options.access_token_seconds
+        )
+        handlers = self._handlers
+        # moto's embedded server would log every DynamoDB request.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        if self._with_dynamodb:
+            self._dynamodb = EmbeddedDynamoDB(host=options.host)
+            self._dynamodb.start()
+            self._dynamodb.create_tables(table_names(options.table_prefix))
+        if handlers is None:
+            assert self._dynamodb is not None, "the real handlers need the embedded DynamoDB"
+            self._apply_environment(handler_environment(options, self.url, self._dynamodb.endpoint_url))
+            handlers = load_handlers(FUNCTIONS)
+        self._runner = FunctionRunner(handlers, max_workers=options.handler_workers)
+        self.gateway = WebSocketGateway(
+            self._runner,
+            limits=GatewayLimits(
+                idle_timeout_seconds=options.idle_timeout_seconds, max_lifetime_seconds=options.max_lifetime_seconds
+            ),
+            frame_log=FrameLog(),
+        )
+        app = web.Application(middlewares=[_http_log(FrameLog())])
+        self.identity.add_routes(app)
+        self.gateway.add_routes(app)
+        add_web_client(app, options.web_dir, self.websocket_url)
+        self._app_runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+        await self._app_runner.setup()
+        await web.SockSite(self._app_runner, listener).start()
+
+    def _apply_environment(self, environment: Mapping[str, str]) -> None:
+        for name in (*environment, *AWS_VARIABLES_TO_DROP):
+            self._saved_environment.setdefault(name, os.environ.get(name))
+        for name in AWS_VARIABLES_TO_DROP:
+            os.environ.pop(name, None)
+        os.environ.update(environment)
+        load_settings.cache_clear()
+        Settings.from_environ(os.environ)  # fail now, with every problem named, rather than on the first frame
+
+    async def stop(self) -> None:
+        """Close every socket (running `$disconnect`), stop serving, stop the handlers' pool and DynamoDB."""
+        if self.gateway is not None:
+            await self.gateway.shutdown()
+        if self._app_runner is not None:
+            await self._app_runner.cleanup()
+            self._app_runner = None
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+        if self._dynamodb is not None:
+            self._dynamodb.stop()
+            self._dynamodb = None
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()
+        self.gateway = None
+
+    async def __aenter__(self) -> LocalStack:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+def _http_log(frame_log: FrameLog) -> Any:
+    """One line per plain HTTP request; `@connections` calls are logged as the frames they push."""
+
+    @web.middleware
+    async def log_request(request: web.Request, handler: Any) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response: web.StreamResponse = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            if not request.path.startswith(("/@connections/", "/ws")):
+                frame_log.http(request.method, request.path, status, (time.perf_counter() - started) * 1000)
+
+    return log_request
