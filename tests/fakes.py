@@ -113,17 +113,7 @@ class InMemoryChatStore:
                 raise NotFound(f"room {draft.room_id} does not exist")
             if draft.sender_id not in room.member_ids:
                 raise Forbidden(f"you are not a member of room {draft.room_id}")
-            message = p.Message(
-                id=draft.id,
-                room_id=draft.room_id,
-                seq=room.last_seq + 1,
-                sender_id=draft.sender_id,
-                sender_name=draft.sender_name,
-                content=draft.content,
-                created_at=draft.created_at,
-                client_msg_id=draft.client_msg_id,
-                reply_to_id=draft.reply_to_id,
-            )
+            message = draft.stored_as(room.last_seq + 1)
             self.messages.setdefault(room.id, []).append(message)
             self.sent[(room.id, draft.client_msg_id)] = message.seq
             self.rooms[room.id] = replace(room, last_seq=message.seq, last_message=message)

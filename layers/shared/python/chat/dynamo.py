@@ -386,7 +386,7 @@ class DynamoChatStore:
         last_seq = self._last_seq(draft.room_id) if last_seq_hint is None else last_seq_hint
         for attempt in range(self._max_attempts):
             self._backoff(attempt)
-            message = _message(draft, last_seq + 1)
+            message = draft.stored_as(last_seq + 1)
             reasons = self._try_transact(self._append_items(message, last_seq), "append_message")
             if reasons is None:
                 return Appended(message, created=True)
@@ -749,20 +749,6 @@ def _room_from(item: Mapping[str, Any]) -> RoomRecord:
         created_at=_str(item, "createdAt"),
         last_seq=_int(item, "lastSeq"),
         last_message=_message_from(item["lastMessage"]["M"]) if "lastMessage" in item else None,
-    )
-
-
-def _message(draft: MessageDraft, seq: int) -> Message:
-    return Message(
-        id=draft.id,
-        room_id=draft.room_id,
-        seq=seq,
-        sender_id=draft.sender_id,
-        sender_name=draft.sender_name,
-        content=draft.content,
-        created_at=draft.created_at,
-        client_msg_id=draft.client_msg_id,
-        reply_to_id=draft.reply_to_id,
     )
 
 

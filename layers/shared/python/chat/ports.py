@@ -93,6 +93,19 @@ class MessageDraft:
     client_msg_id: str
     reply_to_id: str | None
 
+    def stored_as(self, seq: int) -> Message:
+        return Message(
+            id=self.id,
+            room_id=self.room_id,
+            seq=seq,
+            sender_id=self.sender_id,
+            sender_name=self.sender_name,
+            content=self.content,
+            created_at=self.created_at,
+            client_msg_id=self.client_msg_id,
+            reply_to_id=self.reply_to_id,
+        )
+
 
 @dataclass(frozen=True)
 class Appended:
