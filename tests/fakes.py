@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from chat import protocol as p
 from chat.errors import Forbidden, NotFound
+from chat.flood import FrameBudget
 from chat.ports import (
     Appended,
     Delivery,
@@ -37,7 +38,7 @@ class InMemoryChatStore:
         self.rooms: dict[str, RoomRecord] = {}
         self.messages: dict[str, list[p.Message]] = {}
         self.sent: dict[tuple[str, str], int] = {}
-        self.frame_counts: dict[str, int] = {}
+        self.frame_budgets: dict[str, int] = {}  # user id -> GCRA's TAT (chat.flood)
 
     def add_connection(
         self, connection: LiveConnection, identity: Identity, connected_at: str, now: float
@@ -130,12 +131,11 @@ class InMemoryChatStore:
         return HistorySlice(page if after_seq is not None else page[::-1], has_more)
 
     def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:
-        window = int(now // window_seconds)
         with self._lock:
-            key = f"{user_id}#{window}"
-            if self.frame_counts.get(key, 0) >= limit:
-                return max(1, int(((window + 1) * window_seconds - now) * 1000))
-            self.frame_counts[key] = self.frame_counts.get(key, 0) + 1
+            admission = FrameBudget(limit, window_seconds).admit(self.frame_budgets.get(user_id), int(now * 1000))
+            if admission.next_tat_ms is None:
+                return admission.retry_after_ms
+            self.frame_budgets[user_id] = admission.next_tat_ms
             return None
 
     def _member_room(self, room_id: str, user_id: str) -> RoomRecord:

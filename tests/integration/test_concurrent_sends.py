@@ -143,3 +143,16 @@ def test_concurrent_senders_to_one_room_get_gap_free_seqs_and_one_stored_copy_pe
         f"\n{total} messages acked and stored by {SENDERS} senders in {elapsed:.1f} s; "
         f"{tally.backoffs} backoffs, {tally.unavailable} Unavailable retried by the senders"
     )
+
+
+def test_concurrent_frames_of_one_user_never_exceed_the_flood_budget(embedded_dynamodb: EmbeddedDynamoDB) -> None:
+    table_names = {spec.name: f"flood-{spec.name}" for spec in TABLES}
+    embedded_dynamodb.create_tables(table_names)
+    stores = [DynamoChatStore(_configured_client(embedded_dynamodb), table_names) for _ in range(SENDERS)]
+    now = 1_800_000_000.0  # every frame at the same instant: only the compare-and-set keeps the count
+
+    with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+        outcomes = list(pool.map(lambda store: [store.count_frame("alice", now, 7, 10) for _ in range(3)], stores))
+
+    admitted = sum(outcome is None for frames in outcomes for outcome in frames)
+    assert admitted == 7

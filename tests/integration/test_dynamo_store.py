@@ -399,23 +399,25 @@ def test_an_after_page_of_large_messages_fits_one_api_gateway_message_and_keeps_
 # ---------------------------------------------------------------------------------------------- flood control
 
 
-def test_frames_over_the_limit_are_refused_until_the_window_ends(store: ChatStore) -> None:
-    window_start = 1_800_000_000.0  # a multiple of 10
-    counted = [store.count_frame("alice", window_start + 2.5, 3, 10) for _ in range(3)]
+def test_a_rested_user_may_send_the_budget_at_once_then_waits_exactly_the_time_it_says(store: ChatStore) -> None:
+    admitted = [store.count_frame("alice", T0, 3, 10) for _ in range(3)]
+    refused = store.count_frame("alice", T0, 3, 10)
+    other_user = store.count_frame("bob", T0, 3, 10)
 
-    refused = store.count_frame("alice", window_start + 2.5, 3, 10)
-    other_user = store.count_frame("bob", window_start + 2.5, 3, 10)
-    next_window = store.count_frame("alice", window_start + 10, 3, 10)
-
-    assert counted == [None, None, None]
-    assert refused == 7500
-    assert other_user is None and next_window is None
+    assert admitted == [None, None, None] and other_user is None
+    assert refused == 3332  # one frame refills every 3333 ms; the budget is full until then
+    assert store.count_frame("alice", T0 + 3.331, 3, 10) == 1
+    assert store.count_frame("alice", T0 + 3.332, 3, 10) is None
+    assert store.count_frame("alice", T0 + 3.332, 3, 10) is not None
 
 
-def test_a_refusal_at_the_very_end_of_a_window_waits_at_least_a_millisecond(store: ChatStore) -> None:
-    store.count_frame("alice", T0, 1, 10)
+def test_refused_frames_do_not_use_up_the_budget(store: ChatStore) -> None:
+    for _ in range(3):
+        store.count_frame("alice", T0, 3, 10)
+    for _ in range(50):
+        assert store.count_frame("alice", T0 + 1, 3, 10) is not None
 
-    assert store.count_frame("alice", T0 + 9.9995, 1, 10) == 1
+    assert [store.count_frame("alice", T0 + 10, 3, 10) for _ in range(4)] == [None, None, None, 3332]
 
 
 # ---------------------------------------------------------------------------------------------- DynamoDB only
@@ -613,3 +615,35 @@ def test_table_names_come_from_the_settings(dynamodb_client: Any, table_names: d
     room = group(store, "alice")
 
     assert store.get_room(room.id) == room
+
+
+class CountingClient:
+    """The real client, counting UpdateItem calls."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.updates = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        self.updates += 1
+        return self._client.update_item(**kwargs)
+
+
+def test_flood_control_costs_one_write_at_rest_two_mid_burst_and_one_to_refuse(
+    dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    client = CountingClient(dynamodb_client)
+    store = DynamoChatStore(client, table_names)
+
+    def writes(now: float) -> tuple[int | None, int]:
+        before = client.updates
+        outcome = store.count_frame("alice", now, 2, 10)
+        return outcome, client.updates - before
+
+    assert writes(T0) == (None, 1)  # rested
+    assert writes(T0) == (None, 2)  # mid-burst: the rested condition fails, the ADD succeeds
+    assert writes(T0) == (5000, 1)  # full: refused from what the failed condition returned
+    assert writes(T0 + 60) == (None, 1)  # rested again

@@ -9,7 +9,7 @@ Item layout (key schemas in `chat.tables`):
     memberships  (userId, roomId) -> joinedAt
     messages     (roomId, seq) -> id, senderId, senderName, content, createdAt, clientMsgId, replyToId?
     idempotency  (roomId, clientMsgId) -> seq, messageId
-    rate_limits  bucket ("{userId}#{windowStart}") -> hits, ttl
+    rate_limits  bucket (userId) -> tat (epoch ms: GCRA's theoretical arrival time, see chat.flood), ttl
 
 No Scan anywhere. Every AWS error leaves as a domain error (`raise ... from exc`): a failed condition becomes
 the error it means (`NotFound`, `Forbidden`, ...); throttling and write contention that outlast the retries
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chat.errors import BadRequest, ChatError, Forbidden, NotFound, Unavailable
+from chat.flood import FrameBudget
 from chat.ports import (
     HISTORY_PAGE_MAX_BYTES,
     Appended,
@@ -521,28 +522,61 @@ class DynamoChatStore:
     # ---------------------------------------------------------------------------------------- flood control
 
     def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:
-        """A fixed-window counter per user: one conditional ADD per frame."""
-        window_start = int(now // window_seconds) * window_seconds
-        window_end = window_start + window_seconds
-        with _aws_errors("count_frame"):
-            try:
-                self._client.update_item(
-                    TableName=self._rate_limits,
-                    Key={"bucket": _s(f"{user_id}#{window_start}")},
-                    UpdateExpression="ADD #hits :one SET #ttl = :ttl",
-                    ConditionExpression="attribute_not_exists(#hits) OR #hits < :limit",
-                    ExpressionAttributeNames=_names("hits", "ttl"),
-                    ExpressionAttributeValues={
-                        ":one": _n(1),
-                        ":ttl": _n(window_end + RATE_LIMIT_TTL_SLACK_SECONDS),
-                        ":limit": _n(limit),
-                    },
-                )
-            except ClientError as exc:
-                if _error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                return max(1, math.ceil((window_end - now) * 1000))
-        return None
+        """GCRA (`chat.flood`) in at most two conditional writes, neither of which can lose a race.
+
+        A rested user (stored TAT in the past, or none): SET the TAT to now + interval. Mid-burst (the first
+        condition failed and returned the TAT): ADD the interval, on condition that the result stays within one
+        window of now. DynamoDB applies each update atomically to the current item, so concurrent frames of one
+        user never overdraw the budget and never need a retry; a refusal writes nothing.
+        """
+        budget = FrameBudget(limit, window_seconds)
+        now_ms = math.floor(now * 1000)
+        ttl = _n(budget.expires_at(now_ms + budget.window_ms) + RATE_LIMIT_TTL_SLACK_SECONDS)
+        rested = {
+            "UpdateExpression": "SET #tat = :tat, #ttl = :ttl",
+            "ConditionExpression": "attribute_not_exists(#tat) OR #tat < :now",
+            "ExpressionAttributeValues": {":tat": _n(now_ms + budget.interval_ms), ":ttl": ttl, ":now": _n(now_ms)},
+        }
+        mid_burst = {
+            "UpdateExpression": "ADD #tat :interval SET #ttl = :ttl",
+            "ConditionExpression": "#tat <= :latest",
+            "ExpressionAttributeValues": {
+                ":interval": _n(budget.interval_ms),
+                ":ttl": ttl,
+                ":latest": _n(now_ms + budget.window_ms - budget.interval_ms),
+            },
+        }
+        stored_tat: int | None = None
+        for update in (rested, mid_burst):
+            with _aws_errors("count_frame"):
+                try:
+                    self._client.update_item(
+                        TableName=self._rate_limits,
+                        Key={"bucket": _s(user_id)},
+                        ExpressionAttributeNames=_names("tat", "ttl"),
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                        **update,  # type: ignore[arg-type]
+                    )
+                    return None
+                except ClientError as exc:
+                    if _error_code(exc) != "ConditionalCheckFailedException":
+                        raise
+                    returned: Any = exc.response.get("Item")  # ALL_OLD: the item as the condition saw it
+                    stored_tat = self._stored_tat(user_id, returned)
+            admission = budget.admit(stored_tat, now_ms)
+            if admission.next_tat_ms is None:
+                return admission.retry_after_ms
+        # Only when the item expired (TTL) between our two writes: refuse this one frame for one interval.
+        return budget.interval_ms
+
+    def _stored_tat(self, user_id: str, item: Mapping[str, Any] | None) -> int:
+        """The TAT from the item a failed condition returned, else a consistent read; 0 without one."""
+        if not item:
+            with _aws_errors("count_frame"):
+                item = self._client.get_item(
+                    TableName=self._rate_limits, Key={"bucket": _s(user_id)}, ConsistentRead=True
+                ).get("Item", {})
+        return _int(item, "tat") if "tat" in item else 0
 
     # ---------------------------------------------------------------------------------------------- plumbing
 

@@ -42,7 +42,7 @@ class Settings(BaseModel):
     jwks_url: str = Field(alias="JWKS_URL")
     jwt_algorithms: CommaList = Field(default=("RS256", "ES256"), alias="JWT_ALGORITHMS")
 
-    # Flood control: at most `rate_limit_frames` frames per user in any fixed window of `rate_limit_window_seconds`.
+    # Flood control (chat.flood): a burst of at most `rate_limit_frames`, refilled over `rate_limit_window_seconds`.
     rate_limit_frames: int = Field(default=30, ge=1, alias="RATE_LIMIT_FRAMES")
     rate_limit_window_seconds: int = Field(default=10, ge=1, le=3600, alias="RATE_LIMIT_WINDOW_SECONDS")
 
