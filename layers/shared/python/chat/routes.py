@@ -32,8 +32,3 @@ ROUTES: dict[str, str] = {
 FUNCTIONS: tuple[str, ...] = (AUTHORIZER_FUNCTION, *dict.fromkeys(ROUTES.values()))
 
 assert set(ACTIONS) <= set(ROUTES), "every protocol action needs a route"
-
-
-def actions_of(function: str) -> frozenset[str]:
-    """The protocol actions a function serves (used to refuse frames routed to the wrong function)."""
-    return frozenset(a for a, f in ROUTES.items() if f == function and not a.startswith("$"))
