@@ -6,7 +6,7 @@ calls each handler makes under moto. A transaction needs the per-item actions on
 
 from __future__ import annotations
 
-from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS
+from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS, SIGN_UP_FUNCTION
 from chat.tables import TABLES
 
 Actions = tuple[str, ...]
@@ -20,6 +20,8 @@ R, RW = READ, READ_WRITE
 TABLE_ACCESS: dict[str, dict[str, Actions]] = {
     # Verifies the token against the issuer's JWKS over HTTPS: no AWS rights.
     AUTHORIZER_FUNCTION: {},
+    # Cognito's post-confirmation trigger: the profile with the name chosen at sign-up.
+    SIGN_UP_FUNCTION: {"users": RW},
     "connect": {"connections": RW, "users": RW, "memberships": R, "rooms": R},
     "disconnect": {"connections": RW, "users": RW, "memberships": R, "rooms": R},
     "send_message": {

@@ -37,6 +37,8 @@ class Sizing:
 SIZING: dict[str, Sizing] = {
     # RS256 check plus a JWKS fetch on a cold start; API Gateway holds the upgrade meanwhile.
     "authorizer": Sizing(512, Duration.seconds(10)),
+    # One UpdateItem, once per user; Cognito waits for it during sign-up (its trigger timeout is 5 s).
+    "sign_up": Sizing(512, Duration.seconds(5)),
     # A few DynamoDB writes and a presence push to the user's rooms.
     "connect": Sizing(512, Duration.seconds(10)),
     "disconnect": Sizing(512, Duration.seconds(10)),

@@ -40,6 +40,10 @@ class InMemoryChatStore:
         self.sent: dict[tuple[str, str], int] = {}
         self.frame_budgets: dict[str, int] = {}  # user id -> GCRA's TAT (chat.flood)
 
+    def register_user(self, user_id: str, name: str) -> None:
+        with self._lock:
+            self.users.setdefault(user_id, User(user_id, name))
+
     def add_connection(
         self, connection: LiveConnection, identity: Identity, connected_at: str, now: float
     ) -> PresenceChange:
@@ -160,6 +164,9 @@ class RecordingNotifier:
             if cid not in self.gone:
                 self.frames.setdefault(cid, []).append(json.loads(payload))
         return Delivery(delivered=len(connection_ids) - len(gone), gone=gone)
+
+    def close(self) -> None:
+        pass
 
     def received(self, connection_id: str, frame_type: str | None = None) -> list[dict[str, object]]:
         frames = self.frames.get(connection_id, [])

@@ -26,7 +26,8 @@ def token_verifier() -> TokenVerifier:
 
 # log_event=False even if POWERTOOLS_LOGGER_LOG_EVENT is set: the event carries the token.
 @logger.inject_lambda_context(log_event=False, correlation_id_path="requestContext.connectionId", clear_state=True)
-@tracer.capture_lambda_handler
+# The response (an Allow policy with the user's context) and errors stay out of X-Ray too.
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     token = (event.get("queryStringParameters") or {}).get(TOKEN_QUERY_PARAMETER)

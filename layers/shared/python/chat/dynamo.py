@@ -125,6 +125,23 @@ class DynamoChatStore:
         self._jitter = jitter
         self._max_attempts = max_attempts
 
+    # ---------------------------------------------------------------------------------------------- users
+
+    def register_user(self, user_id: str, name: str) -> None:
+        with _aws_errors("register_user"):
+            self._client.update_item(
+                TableName=self._users,
+                Key={"userId": _s(user_id)},
+                UpdateExpression="SET #name = if_not_exists(#name, :name), "
+                "#nameKey = if_not_exists(#nameKey, :nameKey), #directory = :directory",
+                ExpressionAttributeNames=_names("name", "nameKey", "directory"),
+                ExpressionAttributeValues={
+                    ":name": _s(name),
+                    ":nameKey": _s(name.lower()),
+                    ":directory": _s(USER_DIRECTORY_PARTITION),
+                },
+            )
+
     # ------------------------------------------------------------------------------ connections and presence
 
     def add_connection(

@@ -59,6 +59,9 @@ class ManagementApiNotifier:
             failed=by_outcome[Outcome.FAILED],
         )
 
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
     def _post_one(self, connection_id: str, payload: bytes) -> Outcome:
         for attempt in range(self._max_attempts):
             try:

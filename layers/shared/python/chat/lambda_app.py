@@ -17,6 +17,9 @@ from chat.ports import Identity
 from chat.service import Caller, ChatService, Limits
 from chat.settings import load_settings
 
+# Cognito user attributes that hold the name a user chose at sign-up, in order of preference.
+SIGN_UP_NAME_ATTRIBUTES = ("name", "preferred_username", "nickname")
+
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -65,16 +68,44 @@ def chat_service() -> ChatService:
     )
 
 
-def powertools_handler(handle: Callable[[dict[str, Any]], dict[str, Any]]) -> LambdaHandler:
-    """Logger context, tracing and metrics around `handle`: every function's handler is this plus one call."""
+def close_service() -> None:
+    """Stop the fan-out pool of the cached service (the local stack, on shutdown); Lambda never needs it."""
+    if chat_service.cache_info().currsize:
+        chat_service().close()
+        chat_service.cache_clear()
 
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler
+
+def powertools_handler(handle: Callable[[dict[str, Any]], dict[str, Any]]) -> LambdaHandler:
+    """Logger context, tracing and metrics around `handle`: every function's handler is this plus one call.
+
+    Pinned in code, so that no environment variable can turn them on: the event is never logged (`$connect`'s
+    holds the token, a frame's holds the message body), and X-Ray never records the response (`ack` and
+    `history` carry message bodies) or the error (its message may echo a frame).
+    """
+
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return handle(event)
 
-    return lambda_handler
+    traced: LambdaHandler = tracer.capture_lambda_handler(lambda_handler, capture_response=False, capture_error=False)
+    return logger.inject_lambda_context(traced, log_event=False, clear_state=True)
+
+
+def handle_sign_up(event: dict[str, Any]) -> dict[str, Any]:
+    """Cognito's post-confirmation trigger: the name asked at sign-up becomes the user's chat profile.
+
+    Access tokens carry no name (Cognito's hold only `sub` and a generated `username`), so the name the user
+    chose reaches the chat here, once, before the first connection. Cognito expects the event back.
+    """
+    if event.get("triggerSource") == "PostConfirmation_ConfirmSignUp":
+        attributes = event.get("request", {}).get("userAttributes", {})
+        user_id = attributes.get("sub")
+        name = next((attributes[a].strip() for a in SIGN_UP_NAME_ATTRIBUTES if str(attributes.get(a, "")).strip()), "")
+        if user_id and name:
+            chat_service().register_user(user_id, name)
+            logger.append_keys(userId=user_id)
+            logger.info("user registered")
+    return event
 
 
 def handle_connect(event: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,7 @@ class User:
     name: str
     connections: frozenset[LiveConnection] = frozenset()
     last_seen: str | None = None
+    avatar_url: str | None = None
 
     def live_connections(self, now: float) -> list[LiveConnection]:
         return [c for c in self.connections if c.expires_at > now]
@@ -157,6 +158,11 @@ class Delivery:
 
 
 class ChatStore(Protocol):
+    # users
+    def register_user(self, user_id: str, name: str) -> None:
+        """Create the user's profile at sign-up; a user that already has a name keeps it."""
+        ...
+
     # connections and presence
     def add_connection(
         self, connection: LiveConnection, identity: Identity, connected_at: str, now: float
@@ -205,4 +211,8 @@ class ChatStore(Protocol):
 class Notifier(Protocol):
     def post(self, connection_ids: Sequence[str], payload: bytes) -> Delivery:
         """Send one payload to many connections, concurrently; never raises for a single connection."""
+        ...
+
+    def close(self) -> None:
+        """Release the notifier's threads."""
         ...

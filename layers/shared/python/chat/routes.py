@@ -10,6 +10,8 @@ from chat.protocol import ACTIONS
 
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 AUTHORIZER_FUNCTION = "authorizer"
+# Cognito's post-confirmation trigger (and the local identity provider at sign-up): stores the chosen name.
+SIGN_UP_FUNCTION = "sign_up"
 # Query-string parameter that carries the access token on $connect (browsers cannot set WebSocket headers).
 TOKEN_QUERY_PARAMETER = "token"
 
@@ -29,6 +31,6 @@ ROUTES: dict[str, str] = {
     "presence": "rooms",
     "ping": "rooms",
 }
-FUNCTIONS: tuple[str, ...] = (AUTHORIZER_FUNCTION, *dict.fromkeys(ROUTES.values()))
+FUNCTIONS: tuple[str, ...] = (AUTHORIZER_FUNCTION, SIGN_UP_FUNCTION, *dict.fromkeys(ROUTES.values()))
 
 assert set(ACTIONS) <= set(ROUTES), "every protocol action needs a route"

@@ -84,7 +84,15 @@ class ChatService:
         self._clock = clock
         self._new_id = new_id
 
+    def close(self) -> None:
+        """Release the notifier's threads (a process that stops; a Lambda container never calls it)."""
+        self._notifier.close()
+
     # ------------------------------------------------------------------------------------------ connections
+
+    def register_user(self, user_id: str, name: str) -> None:
+        """At sign-up: the user's profile with the name they chose (a profile that exists is kept)."""
+        self._store.register_user(user_id, name)
 
     def connect(self, connection_id: str, identity: Identity) -> None:
         now = self._clock()
