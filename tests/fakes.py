@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from chat import protocol as p
-from chat.errors import Forbidden, NotFound
+from chat.errors import Forbidden, NotFound, not_a_member
 from chat.flood import FrameBudget
 from chat.ports import (
     Appended,
@@ -20,6 +20,7 @@ from chat.ports import (
     PresenceChange,
     RoomRecord,
     User,
+    UserKey,
     within_bytes,
 )
 
@@ -37,12 +38,24 @@ class InMemoryChatStore:
         self.users: dict[str, User] = {}
         self.rooms: dict[str, RoomRecord] = {}
         self.messages: dict[str, list[p.Message]] = {}
-        self.sent: dict[tuple[str, str], int] = {}
+        self.sent: dict[tuple[str, str, str], int] = {}  # (room, sender, clientMsgId) -> seq
         self.frame_budgets: dict[str, int] = {}  # user id -> GCRA's TAT (chat.flood)
 
     def register_user(self, user_id: str, name: str) -> None:
         with self._lock:
             self.users.setdefault(user_id, User(user_id, name))
+
+    def update_profile(self, user_id: str, *, name: str | None, avatar_url: str | None) -> User:
+        with self._lock:
+            if user_id not in self.users:
+                raise NotFound("connect before changing your profile")
+            user = self.users[user_id]
+            if name is not None:
+                user = replace(user, name=name)
+            if avatar_url is not None:
+                user = replace(user, avatar_url=avatar_url or None)
+            self.users[user_id] = user
+            return user
 
     def add_connection(
         self, connection: LiveConnection, identity: Identity, connected_at: str, now: float
@@ -51,7 +64,7 @@ class InMemoryChatStore:
             before = self.users.get(identity.user_id) or User(identity.user_id, identity.name)
             was_online = before.is_online(now)
             live = frozenset(c for c in before.connections if c.expires_at > now) | {connection}
-            user = replace(before, name=identity.name, connections=live)
+            user = replace(before, connections=live)
             self.users[user.user_id] = user
             self.connections[connection.connection_id] = _Connection(user.user_id, connection)
             return PresenceChange(user, changed=not was_online)
@@ -76,11 +89,15 @@ class InMemoryChatStore:
     def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
         return {uid: self.users[uid] for uid in set(user_ids) if uid in self.users}
 
-    def find_users(self, name_prefix: str, limit: int) -> list[User]:
+    def find_users(self, name_prefix: str, limit: int, start_after: UserKey | None = None) -> list[User]:
         prefix = name_prefix.lower()
         found = sorted(
-            (u for u in self.users.values() if u.name.lower().startswith(prefix)),
-            key=lambda u: u.name.lower(),
+            (
+                u
+                for u in self.users.values()
+                if u.name.lower().startswith(prefix) and (start_after is None or UserKey.of(u) > start_after)
+            ),
+            key=UserKey.of,
         )
         return found[:limit]
 
@@ -110,17 +127,15 @@ class InMemoryChatStore:
 
     def append_message(self, draft: MessageDraft, *, last_seq_hint: int | None = None) -> Appended:
         with self._lock:
-            stored_seq = self.sent.get((draft.room_id, draft.client_msg_id))
+            stored_seq = self.sent.get((draft.room_id, draft.sender_id, draft.client_msg_id))
             if stored_seq is not None:
                 return Appended(self.messages[draft.room_id][stored_seq - 1], created=False)
             room = self.rooms.get(draft.room_id)
-            if room is None:
-                raise NotFound(f"room {draft.room_id} does not exist")
-            if draft.sender_id not in room.member_ids:
-                raise Forbidden(f"you are not a member of room {draft.room_id}")
+            if room is None or draft.sender_id not in room.member_ids:
+                raise not_a_member(draft.room_id)
             message = draft.stored_as(room.last_seq + 1)
             self.messages.setdefault(room.id, []).append(message)
-            self.sent[(room.id, draft.client_msg_id)] = message.seq
+            self.sent[(room.id, draft.sender_id, draft.client_msg_id)] = message.seq
             self.rooms[room.id] = replace(room, last_seq=message.seq, last_message=message)
             return Appended(message, created=True)
 
@@ -144,10 +159,8 @@ class InMemoryChatStore:
 
     def _member_room(self, room_id: str, user_id: str) -> RoomRecord:
         room = self.rooms.get(room_id)
-        if room is None:
-            raise NotFound(f"room {room_id} does not exist")
-        if user_id not in room.member_ids:
-            raise Forbidden(f"you are not a member of room {room_id}")
+        if room is None or user_id not in room.member_ids:
+            raise not_a_member(room_id)
         return room
 
 

@@ -96,11 +96,14 @@ def test_cognito_id_token_with_token_use_id_is_accepted() -> None:
         ({"name": None, "preferred_username": "alice", "cognito:username": "alice01"}, "alice"),
         ({"name": " ", "preferred_username": "alice"}, "alice"),
         ({"name": None, "cognito:username": "alice01"}, "alice01"),
-        ({"name": None}, "u-42"),
-        ({"name": 42}, "u-42"),
+        ({"name": None}, ""),
+        ({"name": 42}, ""),
+        ({"name": None, "username": "u-42"}, ""),  # Cognito signs in by email: `username` is the generated `sub`
+        ({"name": None, "username": "6f1c2d3e-0a1b-4c5d-8e9f-0123456789ab"}, ""),
+        ({"name": None, "username": "alice"}, "alice"),
     ],
 )
-def test_display_name_comes_from_name_then_preferred_username_then_cognito_username_then_sub(
+def test_a_token_name_comes_from_name_then_preferred_username_then_usernames_that_are_not_generated_ids(
     claims: dict[str, Any], expected_name: str
 ) -> None:
     assert make_verifier().verify(ISSUER.token(sub="u-42", **claims)).name == expected_name

@@ -7,7 +7,7 @@ import pytest
 from chat import protocol as p
 from chat.errors import BadRequest, Forbidden, NotFound, RateLimited, Rejected, Unauthorized
 from chat.ports import Identity
-from chat.service import Limits, direct_room_id
+from chat.service import CONNECT_WINDOW_SECONDS, Limits, direct_room_id
 from tests.unit.conftest import Chat
 
 
@@ -79,10 +79,18 @@ def test_only_members_may_send_type_read_history_see_presence_add_or_leave(chat:
     assert chat.notifier.received(alice.connection_id) == []
 
 
-def test_room_actions_on_an_unknown_room_are_not_found(chat: Chat) -> None:
-    alice = chat.connect("Alice")
-    with pytest.raises(NotFound):
-        chat.service.handle(alice, p.History(action="history", room_id="r_missing"))
+def test_an_unknown_room_and_someone_elses_direct_room_get_the_same_answer(chat: Chat) -> None:
+    alice, bob, eve = chat.connect("Alice"), chat.connect("Bob"), chat.connect("Eve")
+    chat.service.handle(alice, p.OpenDirect(action="openDirect", user_id=bob.user_id))
+    existing, missing = direct_room_id("alice", "bob"), direct_room_id("alice", "carol")
+
+    answers = []
+    for room_id in (existing, missing):
+        with pytest.raises(Forbidden) as refused:
+            chat.service.handle(eve, p.History(action="history", room_id=room_id))
+        answers.append(refused.value.message.replace(room_id, "<room>"))
+
+    assert answers[0] == answers[1]
 
 
 def test_creating_a_room_with_an_unknown_user_is_not_found_and_stores_nothing(chat: Chat) -> None:
@@ -244,12 +252,29 @@ def test_a_connection_past_its_lifetime_no_longer_counts_as_online(chat: Chat) -
 def test_gone_connections_are_forgotten_and_not_posted_to_again(chat: Chat) -> None:
     alice, bob = chat.connect("Alice"), chat.connect("Bob")
     room = chat.group(alice, bob)
+    chat.clock.now += CONNECT_WINDOW_SECONDS
     chat.notifier.gone.add(bob.connection_id)
 
     chat.send(alice, room.id)
 
     assert bob.connection_id not in chat.store.connections
     assert chat.store.users["bob"].connections == frozenset()
+
+
+def test_a_410_from_a_connection_still_opening_drops_the_push_but_keeps_the_connection(chat: Chat) -> None:
+    alice, bob = chat.connect("Alice"), chat.connect("Bob")
+    room = chat.group(alice, bob)
+    chat.notifier.gone.add(bob.connection_id)  # as API Gateway answers while Bob's $connect still runs
+    chat.clock.now += CONNECT_WINDOW_SECONDS - 1
+
+    chat.send(alice, room.id, "while bob connects")
+    chat.notifier.gone.clear()  # $connect returned: the socket is open
+    chat.send(alice, room.id, "once bob is in")
+
+    assert bob.connection_id in chat.store.connections
+    assert [f["message"]["content"] for f in chat.notifier.received(bob.connection_id, "message")] == ["once bob is in"]
+    presence = chat.service.handle(alice, p.Presence(action="presence", room_id=room.id))
+    assert isinstance(presence, p.RoomPresence) and {u.user_id: u.online for u in presence.users}["bob"]
 
 
 def test_list_users_finds_names_by_prefix_with_presence(chat: Chat) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 import urllib.request
@@ -48,8 +49,11 @@ MAX_JWKS_BYTES = 1 << 20
 ALLOWED_TOKEN_USES = frozenset({"access", "id"})
 # Which JWK key type each asymmetric algorithm family signs with; the curve of an EC key is checked by PyJWT.
 KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
-# `username` is what Cognito access tokens carry (they have no `cognito:username`).
-NAME_CLAIMS = ("name", "preferred_username", "cognito:username", "username")
+# Where a token may hold a display name. Cognito's access tokens hold none: their `username` is a generated id
+# when users sign in by email, so a `username` equal to `sub` or shaped like a UUID is no name. The chat's own
+# profile (set at sign-up, or by `updateProfile`) is what users see; a token's name only seeds it.
+NAME_CLAIMS = ("name", "preferred_username", "nickname", "cognito:username", "username")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 JwksFetcher = Callable[[str], Mapping[str, Any]]
 
@@ -194,8 +198,12 @@ class TokenVerifier:
         if not isinstance(user_id, str) or not user_id.strip():
             raise TokenRejected("token names no user", status=403)
         name = next(
-            (v for c in NAME_CLAIMS if isinstance(v := claims.get(c), str) and v.strip()),
-            user_id,
+            (
+                v.strip()
+                for c in NAME_CLAIMS
+                if isinstance(v := claims.get(c), str) and v.strip() and v != user_id and not _UUID.match(v)
+            ),
+            "",
         )
         return Identity(user_id=user_id, name=name, token_expires_at=int(claims["exp"]))
 

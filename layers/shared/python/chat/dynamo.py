@@ -2,13 +2,15 @@
 
 Item layout (key schemas in `chat.tables`):
 
-    connections  connectionId -> userId, userName, connectedAt, expiresAt, ttl (= expiresAt + 1 h)
+    connections  connectionId -> userId, connectedAt, expiresAt, ttl (= expiresAt + 1 h)
     users        userId -> name, nameKey (lowercase), directory (constant: the `byName` index partition),
-                 connections (String Set of "{expiresAt}:{connectionId}"), lastSeen?
+                 avatarUrl?, connections (String Set of "{expiresAt}:{connectionId}"), lastSeen?
+                 (`byName` projects only `name`: connects and disconnects, which change `connections` and
+                 `lastSeen`, never write to the index)
     rooms        roomId -> name?, isGroup, memberIds (String Set), createdAt, lastSeq, lastMessage? (Map)
     memberships  (userId, roomId) -> joinedAt
     messages     (roomId, seq) -> id, senderId, senderName, content, createdAt, clientMsgId, replyToId?
-    idempotency  (roomId, clientMsgId) -> seq, messageId
+    idempotency  (roomId, senderMsgId = "{senderId}#{clientMsgId}") -> seq, messageId
     rate_limits  bucket (userId) -> tat (epoch ms: GCRA's theoretical arrival time, see chat.flood), ttl
 
 No Scan anywhere. Every AWS error leaves as a domain error (`raise ... from exc`): a failed condition becomes
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chat.errors import BadRequest, ChatError, Forbidden, NotFound, Unavailable
+from chat.errors import BadRequest, ChatError, Forbidden, NotFound, Unavailable, not_a_member
 from chat.flood import FrameBudget
 from chat.ports import (
     HISTORY_PAGE_MAX_BYTES,
@@ -43,6 +45,7 @@ from chat.ports import (
     PresenceChange,
     RoomRecord,
     User,
+    UserKey,
     within_bytes,
 )
 from chat.protocol import Message
@@ -68,8 +71,13 @@ MAX_BATCH_GET_KEYS = 100
 
 # Sends racing for one room: a loser's pause must spread the losers over more than one commit's time, or they
 # collide again (20 senders on one room: base 10 ms / cap 200 ms took ~4.5 transactions per message,
-# 50 ms / 500 ms ~2.3). Worst case, 8 attempts sleep ~2.3 s in all, far inside API Gateway's 29 s.
+# 50 ms / 500 ms ~2.3). Everything but a send: 8 attempts sleep ~2.3 s in all, far inside API Gateway's 29 s.
 DEFAULT_MAX_ATTEMPTS = 8
+# A send keeps trying while other senders win the room's next seq: concurrent senders in one room are ordinary,
+# so a send gives up (`Unavailable`, retry with the same clientMsgId) only after this long, well inside the 29 s
+# API Gateway waits for the reply.
+SEND_CONTENTION_BUDGET_SECONDS = 10.0
+MAX_SEND_ATTEMPTS = 100
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 0.5
 # botocore has already retried throttling with its own backoff when one of these reaches us.
@@ -106,6 +114,9 @@ class DynamoChatStore:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        max_send_attempts: int = MAX_SEND_ATTEMPTS,
+        send_budget_seconds: float = SEND_CONTENTION_BUDGET_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`tables`: the settings, or each logical table name (`chat.tables`) mapped to its physical name."""
         names = {
@@ -124,6 +135,9 @@ class DynamoChatStore:
         self._sleep = sleep
         self._jitter = jitter
         self._max_attempts = max_attempts
+        self._max_send_attempts = max_send_attempts
+        self._send_budget = send_budget_seconds
+        self._monotonic = monotonic
 
     # ---------------------------------------------------------------------------------------------- users
 
@@ -142,6 +156,43 @@ class DynamoChatStore:
                 },
             )
 
+    def update_profile(self, user_id: str, *, name: str | None, avatar_url: str | None) -> User:
+        sets, removes = [], []
+        values: Item = {}
+        names = _names("userId")
+        if name is not None:
+            sets += ["#name = :name", "#nameKey = :nameKey"]
+            names.update(_names("name", "nameKey"))
+            values.update({":name": _s(name), ":nameKey": _s(name.lower())})
+        if avatar_url:
+            sets.append("#avatarUrl = :avatarUrl")
+            values[":avatarUrl"] = _s(avatar_url)
+        elif avatar_url == "":
+            removes.append("#avatarUrl")
+        if avatar_url is not None:
+            names.update(_names("avatarUrl"))
+        expression = " ".join(
+            part
+            for part in (f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "")
+            if part
+        )
+        with _aws_errors("update_profile"):
+            try:
+                attributes = self._client.update_item(
+                    TableName=self._users,
+                    Key={"userId": _s(user_id)},
+                    UpdateExpression=expression,
+                    ConditionExpression="attribute_exists(#userId)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+            except ClientError as exc:
+                if _error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                raise NotFound("connect before changing your profile") from exc
+        return _user_from(attributes)
+
     # ------------------------------------------------------------------------------ connections and presence
 
     def add_connection(
@@ -153,32 +204,40 @@ class DynamoChatStore:
                 Item={
                     "connectionId": _s(connection.connection_id),
                     "userId": _s(identity.user_id),
-                    "userName": _s(identity.name),
                     "connectedAt": _s(connected_at),
                     "expiresAt": _n(connection.expires_at),
                     "ttl": _n(connection.expires_at + CONNECTION_TTL_SLACK_SECONDS),
                 },
             )
+            # Only the connection set: no indexed or projected attribute changes on an ordinary connect.
             old = self._client.update_item(
                 TableName=self._users,
                 Key={"userId": _s(identity.user_id)},
-                UpdateExpression="SET #name = :name, #nameKey = :nameKey, #directory = :directory "
-                "ADD #connections :entry",
-                ExpressionAttributeNames=_names("name", "nameKey", "directory", "connections"),
-                ExpressionAttributeValues={
-                    ":name": _s(identity.name),
-                    ":nameKey": _s(identity.name.lower()),
-                    ":directory": _s(USER_DIRECTORY_PARTITION),
-                    ":entry": _ss([connection.encode()]),
-                },
+                UpdateExpression="ADD #connections :entry",
+                ExpressionAttributeNames=_names("connections"),
+                ExpressionAttributeValues={":entry": _ss([connection.encode()])},
                 ReturnValues="ALL_OLD",
             ).get("Attributes", {})
+        if "name" not in old:  # the user's first connection, without a sign-up before it
+            self.register_user(identity.user_id, identity.name)
+            old = {**old, **self._profile(identity.user_id)}
         before = _connections_of(old) - {connection}
         expired = frozenset(c for c in before if c.expires_at <= now)
         if expired and self._drop_expired(identity.user_id, expired):
             before -= expired
-        user = User(identity.user_id, identity.name, before | {connection}, _opt_str(old, "lastSeen"))
+        user = replace(_user_from({**old, "userId": _s(identity.user_id)}), connections=before | {connection})
         return PresenceChange(user, changed=not any(c.expires_at > now for c in before))
+
+    def _profile(self, user_id: str) -> Item:
+        with _aws_errors("add_connection"):
+            item = self._client.get_item(
+                TableName=self._users,
+                Key={"userId": _s(user_id)},
+                ProjectionExpression="#name, #avatarUrl",
+                ExpressionAttributeNames=_names("name", "avatarUrl"),
+                ConsistentRead=True,
+            ).get("Item", {})
+        return item
 
     def _drop_expired(self, user_id: str, expired: frozenset[LiveConnection]) -> bool:
         """Best effort: a leftover expired entry never counts as online, it only takes a few bytes."""
@@ -218,7 +277,7 @@ class DynamoChatStore:
                 if _error_code(exc) != "ConditionalCheckFailedException":
                     raise
                 # The $connect that stored this connection failed before the user: nobody went offline.
-                return PresenceChange(User(user_id, _str(old, "userName"), last_seen=last_seen), changed=False)
+                return PresenceChange(User(user_id, "", last_seen=last_seen), changed=False)
         user = _user_from(attributes)
         return PresenceChange(user, changed=not user.is_online(now))
 
@@ -265,8 +324,12 @@ class DynamoChatStore:
         users = (_user_from(item) for item in self._batch_get(self._users, keys, "get_users"))
         return {user.user_id: user for user in users}
 
-    def find_users(self, name_prefix: str, limit: int) -> list[User]:
-        """Users whose name starts with `name_prefix` (case-insensitive), ordered by lowercase name."""
+    def find_users(self, name_prefix: str, limit: int, start_after: UserKey | None = None) -> list[User]:
+        """Users whose name starts with `name_prefix` (case-insensitive), by lowercase name then id.
+
+        The `byName` index holds only the keys and the name, so that presence changes never write to it: the
+        page's users are then read from the table (their presence, lastSeen and avatar).
+        """
         if limit < 1:
             return []
         prefix = name_prefix.lower()
@@ -277,16 +340,25 @@ class DynamoChatStore:
             key_condition += " AND begins_with(#nameKey, :prefix)"
             names.update(_names("nameKey"))
             values[":prefix"] = _s(prefix)
+        request: QueryInputTypeDef = {
+            "TableName": self._users,
+            "IndexName": USERS_BY_NAME_INDEX,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+        }
+        if start_after is not None:
+            request["ExclusiveStartKey"] = {
+                "directory": _s(USER_DIRECTORY_PARTITION),
+                "nameKey": _s(start_after.name_key),
+                "userId": _s(start_after.user_id),
+            }
         with _aws_errors("find_users"):
-            items = self._client.query(
-                TableName=self._users,
-                IndexName=USERS_BY_NAME_INDEX,
-                KeyConditionExpression=key_condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                Limit=limit,
-            )["Items"]
-        return [_user_from(item) for item in items]
+            items = self._client.query(**request)["Items"]
+        user_ids = [_str(item, "userId") for item in items]
+        users = self.get_users(user_ids)
+        return [users[user_id] for user_id in user_ids if user_id in users]
 
     # ---------------------------------------------------------------------------------------------- rooms
 
@@ -327,7 +399,7 @@ class DynamoChatStore:
         return stored
 
     def add_members(self, room_id: str, by_user_id: str, user_ids: Iterable[str]) -> RoomRecord:
-        """Add users to a group room `by_user_id` belongs to: `NotFound`, or `Forbidden` (not a member, or a
+        """Add users to a group room `by_user_id` belongs to, else `Forbidden` (no such room, not a member, or a
         direct room). Already-members keep their `joinedAt`."""
         newcomers = sorted(set(user_ids))
         if not newcomers:
@@ -355,7 +427,7 @@ class DynamoChatStore:
         return self._require_room(room_id)
 
     def remove_member(self, room_id: str, user_id: str) -> RoomRecord:
-        """Take `user_id` out of the room: `NotFound`, or `Forbidden` when not a member."""
+        """Take `user_id` out of the room, else `Forbidden` (no such room, or not a member)."""
         update_room: TransactWriteItemTypeDef = {
             "Update": {
                 "TableName": self._rooms,
@@ -399,13 +471,20 @@ class DynamoChatStore:
 
     def append_message(self, draft: MessageDraft, *, last_seq_hint: int | None = None) -> Appended:
         """One transaction moves the room's `lastSeq` from n-1 to n, puts message n and the idempotency item
-        (roomId, clientMsgId). A taken clientMsgId returns the stored message; a moved `lastSeq` (a concurrent
-        sender won) retries with the next seq, with jittered backoff, until `Unavailable`."""
+        (roomId, senderId#clientMsgId). A taken key returns the stored message; a moved `lastSeq` (a concurrent
+        sender won) retries with the `lastSeq` the failed condition returned, with jittered backoff, for up to
+        `send_budget_seconds`; only then `Unavailable`."""
         last_seq = self._last_seq(draft.room_id) if last_seq_hint is None else last_seq_hint
-        for attempt in range(self._max_attempts):
+        deadline = self._monotonic() + self._send_budget
+        for attempt in range(self._max_send_attempts):
+            if attempt and self._monotonic() >= deadline:
+                break
             self._backoff(attempt)
             message = draft.stored_as(last_seq + 1)
-            reasons = self._try_transact(self._append_items(message, last_seq), "append_message")
+            try:
+                reasons = self._try_transact(self._append_items(message, last_seq), "append_message")
+            except Unavailable:  # throttled beyond botocore's retries: nothing committed, try again
+                continue
             if reasons is None:
                 return Appended(message, created=True)
             room_reason, _, idempotency_reason = _three(reasons)
@@ -454,12 +533,12 @@ class DynamoChatStore:
                     "TableName": self._idempotency,
                     "Item": {
                         "roomId": _s(message.room_id),
-                        "clientMsgId": _s(message.client_msg_id),
+                        "senderMsgId": _s(_sender_msg_id(message.sender_id, message.client_msg_id)),
                         "seq": _n(message.seq),
                         "messageId": _s(message.id),
                     },
-                    "ConditionExpression": "attribute_not_exists(#clientMsgId)",
-                    "ExpressionAttributeNames": _names("clientMsgId"),
+                    "ConditionExpression": "attribute_not_exists(#senderMsgId)",
+                    "ExpressionAttributeNames": _names("senderMsgId"),
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
@@ -470,7 +549,7 @@ class DynamoChatStore:
 
     def _last_seq_of_member(self, draft: MessageDraft, room_item: Mapping[str, Any] | None) -> int:
         """The room's lastSeq from the item a failed condition returned, else a consistent read;
-        `NotFound` without a room, `Forbidden` when the sender is no longer a member."""
+        `Forbidden` when the room is gone or the sender is no longer a member."""
         if room_item and "lastSeq" in room_item:
             member_ids = room_item.get("memberIds", {}).get("SS", [])
             last_seq = int(room_item["lastSeq"]["N"])
@@ -478,7 +557,7 @@ class DynamoChatStore:
             room = self._require_room(draft.room_id)
             member_ids, last_seq = list(room.member_ids), room.last_seq
         if draft.sender_id not in member_ids:
-            raise Forbidden(f"you are not a member of room {draft.room_id}")
+            raise not_a_member(draft.room_id)
         return last_seq
 
     def _stored_message(self, draft: MessageDraft, idempotency_item: Mapping[str, Any] | None) -> Message:
@@ -487,7 +566,10 @@ class DynamoChatStore:
             if not idempotency_item:
                 idempotency_item = self._client.get_item(
                     TableName=self._idempotency,
-                    Key={"roomId": _s(draft.room_id), "clientMsgId": _s(draft.client_msg_id)},
+                    Key={
+                        "roomId": _s(draft.room_id),
+                        "senderMsgId": _s(_sender_msg_id(draft.sender_id, draft.client_msg_id)),
+                    },
                     ConsistentRead=True,
                 ).get("Item")
             if not idempotency_item:
@@ -654,16 +736,14 @@ class DynamoChatStore:
     def _membership_refused(self, room_id: str, user_id: str) -> ChatError:
         """Why a room's membership condition failed, from one consistent read."""
         room = self.get_room(room_id)
-        if room is None:
-            return NotFound(f"room {room_id} does not exist")
-        if user_id not in room.member_ids:
-            return Forbidden(f"you are not a member of room {room_id}")
+        if room is None or user_id not in room.member_ids:
+            return not_a_member(room_id)
         return Forbidden("members cannot be added to a direct room")
 
     def _require_room(self, room_id: str) -> RoomRecord:
         room = self.get_room(room_id)
         if room is None:
-            raise NotFound(f"room {room_id} does not exist")
+            raise not_a_member(room_id)
         return room
 
     def _batch_get(self, table: str, keys: Sequence[Item], operation: str) -> list[Item]:
@@ -713,6 +793,12 @@ def _aws_errors(operation: str) -> Iterator[None]:
         raise ChatError("storage error") from exc
     except BotoCoreError as exc:  # connection errors and timeouts, after botocore's retries
         raise Unavailable("the service is busy: retry shortly", retry_after_ms=THROTTLED_RETRY_AFTER_MS) from exc
+
+
+def _sender_msg_id(sender_id: str, client_msg_id: str) -> str:
+    """The idempotency key within a room: a clientMsgId is the sender's own, so another member reusing it can
+    never get this sender's ack (or make their own content vanish)."""
+    return f"{sender_id}#{client_msg_id}"
 
 
 def _error_code(exc: ClientError) -> str:
@@ -774,7 +860,13 @@ def _connections_of(user_item: Mapping[str, Any]) -> frozenset[LiveConnection]:
 
 
 def _user_from(item: Mapping[str, Any]) -> User:
-    return User(_str(item, "userId"), _str(item, "name"), _connections_of(item), _opt_str(item, "lastSeen"))
+    return User(
+        _str(item, "userId"),
+        _opt_str(item, "name") or "",  # only between a first connect's two writes (see add_connection)
+        _connections_of(item),
+        _opt_str(item, "lastSeen"),
+        _opt_str(item, "avatarUrl"),
+    )
 
 
 def _room_item(room: RoomRecord) -> Item:

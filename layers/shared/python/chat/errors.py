@@ -9,7 +9,7 @@
     ├── NotFound              not_found
     ├── RateLimited           rate_limited   (carries retry_after_ms)
     ├── Rejected              rejected       (the moderation hook refused the content)
-    └── Unavailable           internal       (storage contention or throttling that outlasted our retries;
+    └── Unavailable           unavailable    (storage contention or throttling that outlasted our retries;
                                               carries retry_after_ms: retrying with the same clientMsgId is safe)
 
 This is the one place that ties errors to codes: `chat.frames.error_frame` turns any exception into a frame.
@@ -67,4 +67,10 @@ class Rejected(ChatError):
 
 
 class Unavailable(ChatError):
-    code = "internal"
+    code = "unavailable"
+
+
+def not_a_member(room_id: str) -> Forbidden:
+    """The one answer for a room the caller is not in, whether or not it exists: a direct room's id is derived
+    from its pair of users, so telling "no such room" from "not yours" would tell anyone who talks to whom."""
+    return Forbidden(f"you are not a member of room {room_id}")

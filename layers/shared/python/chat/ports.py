@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from chat.protocol import Message
+from pydantic import BaseModel
+
+from chat.protocol import PAGE_MAX_BYTES, Message
 
 # A history page's messages, as compact UTF-8 JSON (`chat.protocol.encode`), stay under this many bytes: the
 # frame around them must fit API Gateway's 128 KB message limit (protocol.MAX_MESSAGE_BYTES) with room left.
-HISTORY_PAGE_MAX_BYTES = 100_000
+HISTORY_PAGE_MAX_BYTES = PAGE_MAX_BYTES
+
+Item = TypeVar("Item", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class Identity:
     """Who is on a connection: taken from the verified token, never from a frame."""
 
     user_id: str
-    name: str
+    name: str  # the token's display name, "" when it has none (Cognito access tokens)
     token_expires_at: int  # epoch seconds
 
     def authorizer_context(self) -> dict[str, str | int]:
@@ -68,6 +72,19 @@ class User:
 
     def is_online(self, now: float) -> bool:
         return bool(self.live_connections(now))
+
+
+@dataclass(frozen=True, order=True)
+class UserKey:
+    """Where a user stands in the directory (by lowercased name, then id): the position a `listUsers` page
+    ends at."""
+
+    name_key: str
+    user_id: str
+
+    @classmethod
+    def of(cls, user: User) -> UserKey:
+        return cls(user.name.lower(), user.user_id)
 
 
 @dataclass(frozen=True)
@@ -122,22 +139,22 @@ class HistorySlice:
     has_more: bool
 
 
-def within_bytes(nearest_first: list[Message], budget: int = HISTORY_PAGE_MAX_BYTES) -> list[Message]:
-    """The longest prefix whose JSON array fits `budget` bytes; never empty when `nearest_first` is not."""
-    kept: list[Message] = []
+def within_bytes(items: Sequence[Item], budget: int = PAGE_MAX_BYTES) -> list[Item]:
+    """The longest prefix whose JSON array fits `budget` bytes; never empty when `items` is not."""
+    kept: list[Item] = []
     used = 2  # the brackets
-    for message in nearest_first:
+    for item in items:
         size = (
             len(
                 json.dumps(
-                    message.model_dump(by_alias=True, mode="json"), separators=(",", ":"), ensure_ascii=False
+                    item.model_dump(by_alias=True, mode="json"), separators=(",", ":"), ensure_ascii=False
                 ).encode()
             )
             + 1
         )
         if kept and used + size > budget:
             break
-        kept.append(message)
+        kept.append(item)
         used += size
     return kept
 
@@ -163,10 +180,16 @@ class ChatStore(Protocol):
         """Create the user's profile at sign-up; a user that already has a name keeps it."""
         ...
 
+    def update_profile(self, user_id: str, *, name: str | None, avatar_url: str | None) -> User:
+        """Change the name and/or the avatar (None: unchanged; avatar "": removed) of a user who has connected."""
+        ...
+
     # connections and presence
     def add_connection(
         self, connection: LiveConnection, identity: Identity, connected_at: str, now: float
-    ) -> PresenceChange: ...
+    ) -> PresenceChange:
+        """Register a live connection; a user without a profile yet gets one named `identity.name`."""
+        ...
 
     def remove_connection(self, connection_id: str, now: float, last_seen: str) -> PresenceChange | None: ...
 
@@ -176,7 +199,10 @@ class ChatStore(Protocol):
 
     def get_users(self, user_ids: Iterable[str]) -> dict[str, User]: ...
 
-    def find_users(self, name_prefix: str, limit: int) -> list[User]: ...
+    def find_users(self, name_prefix: str, limit: int, start_after: UserKey | None = None) -> list[User]:
+        """Up to `limit` users whose lowercased name starts with `name_prefix`, ordered by `UserKey.of`,
+        after `start_after`."""
+        ...
 
     # rooms
     def get_room(self, room_id: str) -> RoomRecord | None: ...
@@ -193,10 +219,10 @@ class ChatStore(Protocol):
 
     # messages
     def append_message(self, draft: MessageDraft, *, last_seq_hint: int | None = None) -> Appended:
-        """Store once per (roomId, clientMsgId) with the room's next gap-free seq, in one atomic commit.
+        """Store once per (roomId, sender, clientMsgId) with the room's next gap-free seq, in one atomic commit.
 
         `last_seq_hint` is the room's lastSeq as the caller last read it: the first attempt's guess.
-        Raises `NotFound` without the room, `Forbidden` when the sender is not a member at commit.
+        Raises `Forbidden` (`errors.not_a_member`) without the room or when the sender is not a member at commit.
         """
         ...
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 PROTOCOL_VERSION = 1
@@ -21,6 +21,19 @@ MAX_REQUEST_ID_CHARS = 64
 MAX_MEMBERS_PER_FRAME = 100
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
+# Lists come in pages of at most PAGE_MAX_LIMIT items and PAGE_MAX_BYTES of JSON, so that every reply fits in
+# one API Gateway message (MAX_MESSAGE_BYTES) with room to spare for the frame around the list.
+PAGE_DEFAULT_LIMIT = 50
+PAGE_MAX_LIMIT = 100
+PAGE_MAX_BYTES = 100_000
+MAX_CURSOR_CHARS = 512
+# A `room` object lists at most this many member ids (the first, by id); `memberCount` is the true size and
+# `presence` pages through every member.
+ROOM_MEMBER_IDS_SHOWN = 100
+# `lastMessage` in a room summary is a preview: its content is cut to this many characters (then "…").
+LAST_MESSAGE_PREVIEW_CHARS = 200
+MAX_NAME_CHARS = 64
+MAX_AVATAR_URL_CHARS = 1024
 
 _UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # Ids are opaque strings; printable, no whitespace, short enough to use in keys and logs.
@@ -28,6 +41,9 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[
 ClientMsgId = Annotated[str, StringConstraints(pattern=_UUID_PATTERN)]
 RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Seq = Annotated[int, Field(ge=0)]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CURSOR_CHARS)]
+PageLimit = Annotated[int, Field(ge=1, le=PAGE_MAX_LIMIT)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
 
 
 class WireModel(BaseModel):
@@ -87,6 +103,13 @@ class History(ClientFrame):
         return after_seq
 
 
+class Paged(ClientFrame):
+    """A list in pages: pass the `nextCursor` of the previous page to get the next one."""
+
+    cursor: Cursor | None = None
+    limit: PageLimit = PAGE_DEFAULT_LIMIT
+
+
 class CreateRoom(ClientFrame):
     """Create a group room; the creator is always a member."""
 
@@ -117,24 +140,47 @@ class LeaveRoom(ClientFrame):
     room_id: Id
 
 
-class ListRooms(ClientFrame):
-    """The sender's rooms with their last message."""
+class ListRooms(Paged):
+    """The sender's rooms, most recently active first, each with a preview of its last message; paged."""
 
     action: Literal["listRooms"]
 
 
-class ListUsers(ClientFrame):
-    """Users whose name starts with `query` (case-insensitive), or all users, with presence."""
+class ListUsers(Paged):
+    """Users whose name starts with `query` (case-insensitive), or all users, by name, with presence; paged."""
 
     action: Literal["listUsers"]
     query: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
 
-class Presence(ClientFrame):
-    """Who of a room's members is online, and when the others were last seen."""
+class Presence(Paged):
+    """A room's members by id, who of them is online and when the others were last seen; paged (up to 100)."""
 
     action: Literal["presence"]
     room_id: Id
+    limit: PageLimit = PAGE_MAX_LIMIT
+
+
+class UpdateProfile(ClientFrame):
+    """Change the sender's display name and/or avatar; contacts are told. Give at least one of them."""
+
+    action: Literal["updateProfile"]
+    name: DisplayName | None = None
+    # An https URL of an image; "" removes the avatar.
+    avatar_url: Annotated[str, StringConstraints(max_length=MAX_AVATAR_URL_CHARS)] | None = None
+
+    @field_validator("avatar_url")
+    @classmethod
+    def _https_or_empty(cls, url: str | None) -> str | None:
+        if url and not (url.startswith("https://") and len(url) > len("https://") and url.isprintable()):
+            raise ValueError('avatarUrl must be an https URL, or "" to remove the avatar')
+        return url
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateProfile:
+        if self.name is None and self.avatar_url is None:
+            raise ValueError("give name and/or avatarUrl")
+        return self
 
 
 class Ping(ClientFrame):
@@ -154,6 +200,7 @@ ClientAction = Annotated[
     | ListRooms
     | ListUsers
     | Presence
+    | UpdateProfile
     | Ping,
     Field(discriminator="action"),
 ]
@@ -169,6 +216,7 @@ CLIENT_FRAME_TYPES: tuple[type[ClientFrame], ...] = (
     ListRooms,
     ListUsers,
     Presence,
+    UpdateProfile,
     Ping,
 )
 ACTIONS: tuple[str, ...] = tuple(t.model_fields["action"].annotation.__args__[0] for t in CLIENT_FRAME_TYPES)  # type: ignore[union-attr]
@@ -177,6 +225,8 @@ ACTIONS: tuple[str, ...] = tuple(t.model_fields["action"].annotation.__args__[0]
 
 
 class Message(WireModel):
+    """A stored message. `seq` is per room, starts at 1, gap-free, in commit order."""
+
     id: str
     room_id: str
     seq: int
@@ -189,26 +239,39 @@ class Message(WireModel):
 
 
 class Room(WireModel):
+    """A room. `memberIds` lists at most 100 members (the first by id; all of a direct or small room):
+    `memberCount` is the true number, and `presence` pages through every member. `name` is null for direct rooms.
+    """
+
     id: str
     name: str | None
     is_group: bool
     member_ids: list[str]
     created_at: str
+    member_count: int
 
 
 class RoomSummary(Room):
+    """A room in `listRooms`: `lastMessage` is a preview, its `content` cut to 200 characters (then "…");
+    `history` has the whole message."""
+
     last_seq: int
     last_message: Message | None = None
 
 
 class UserInfo(WireModel):
+    """A user as others see them: the display name they chose, an optional avatar URL, and presence."""
+
     id: str
     name: str
     online: bool
     last_seen: str | None = None
+    avatar_url: str | None = None
 
 
 class MemberPresence(WireModel):
+    """A room member's presence: online, or when last seen."""
+
     user_id: str
     online: bool
     last_seen: str | None = None
@@ -219,7 +282,9 @@ class MemberPresence(WireModel):
 
 class ServerFrame(WireModel):
     # Frame-level optional keys are left out of the JSON when unset; object fields (replyToId, lastSeen) stay null.
-    _omit_when_none: ClassVar[frozenset[str]] = frozenset({"requestId", "action", "clientMsgId", "retryAfterMs"})
+    _omit_when_none: ClassVar[frozenset[str]] = frozenset(
+        {"requestId", "action", "clientMsgId", "retryAfterMs", "nextCursor"}
+    )
     request_id: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
@@ -228,17 +293,23 @@ class ServerFrame(WireModel):
 
 
 class Ack(ServerFrame):
+    """Reply to `sendMessage`: the message as stored (the original one when the send was a retry)."""
+
     type: Literal["ack"] = "ack"
     client_msg_id: str
     message: Message
 
 
 class MessagePush(ServerFrame):
+    """Pushed to every connection of the room's members (the sender's other connections too) for a new message."""
+
     type: Literal["message"] = "message"
     message: Message
 
 
 class TypingPush(ServerFrame):
+    """Pushed to the other members of the room when a member starts or stops typing."""
+
     type: Literal["typing"] = "typing"
     room_id: str
     user_id: str
@@ -247,6 +318,9 @@ class TypingPush(ServerFrame):
 
 
 class HistoryPage(ServerFrame):
+    """Reply to `history`: messages in ascending `seq`; `hasMore` when there are more in that direction (a page
+    also stops short of `limit` to stay under 100 KB)."""
+
     type: Literal["history"] = "history"
     room_id: str
     messages: list[Message]
@@ -254,26 +328,36 @@ class HistoryPage(ServerFrame):
 
 
 class RoomFrame(ServerFrame):
+    """Reply to `createRoom`, `openDirect`, `addMembers` and `leaveRoom`; also pushed to the room's members (and to
+    the leaver's other connections) when the room is created or its members change."""
+
     type: Literal["room"] = "room"
     room: Room
 
 
 class RoomsFrame(ServerFrame):
+    """Reply to `listRooms`: one page of rooms; `nextCursor` is absent on the last page."""
+
     type: Literal["rooms"] = "rooms"
     rooms: list[RoomSummary]
+    next_cursor: str | None = None
 
 
 class UsersFrame(ServerFrame):
+    """Reply to `listUsers`: one page of users by name; `nextCursor` is absent on the last page."""
+
     type: Literal["users"] = "users"
     users: list[UserInfo]
+    next_cursor: str | None = None
 
 
 class RoomPresence(ServerFrame):
-    """Reply to `presence`: every member of the room."""
+    """Reply to `presence`: one page of the room's members by id; `nextCursor` is absent on the last page."""
 
     type: Literal["presence"] = "presence"
     room_id: str
     users: list[MemberPresence]
+    next_cursor: str | None = None
 
 
 class PresencePush(ServerFrame):
@@ -285,7 +369,16 @@ class PresencePush(ServerFrame):
     last_seen: str | None = None
 
 
+class ProfileFrame(ServerFrame):
+    """Reply to `updateProfile` with the sender's profile; also pushed to the members of the sender's rooms."""
+
+    type: Literal["profile"] = "profile"
+    user: UserInfo
+
+
 class Pong(ServerFrame):
+    """Reply to `ping`."""
+
     type: Literal["pong"] = "pong"
 
 
@@ -297,11 +390,14 @@ ErrorCode = Literal[
     "not_found",
     "rate_limited",
     "rejected",
+    "unavailable",
     "internal",
 ]
 
 
 class ErrorFrame(ServerFrame):
+    """Reply to a frame that changed nothing: `code` says why, `message` says it for people."""
+
     type: Literal["error"] = "error"
     code: ErrorCode
     message: str
@@ -320,6 +416,7 @@ SERVER_FRAME_TYPES: tuple[type[ServerFrame], ...] = (
     UsersFrame,
     RoomPresence,
     PresencePush,
+    ProfileFrame,
     Pong,
     ErrorFrame,
 )

@@ -53,7 +53,7 @@ USERS = TableSpec(
 ROOMS = TableSpec("rooms", Key("roomId"))
 MEMBERSHIPS = TableSpec("memberships", Key("userId"), Key("roomId"))
 MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"), holds_history=True)
-IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("clientMsgId"), holds_history=True)
+IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("senderMsgId"), holds_history=True)
 RATE_LIMITS = TableSpec("rate_limits", Key("bucket"), ttl_attribute="ttl")
 
 TABLES: tuple[TableSpec, ...] = (CONNECTIONS, USERS, ROOMS, MEMBERSHIPS, MESSAGES, IDEMPOTENCY, RATE_LIMITS)
