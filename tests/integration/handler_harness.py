@@ -82,9 +82,16 @@ class Gateway:
     def handler(self, function: str) -> Any:
         return importlib.import_module(f"functions.{function}.handler").lambda_handler
 
-    def connect(self, name: str, *, user_id: str | None = None, token_lifetime: int = 3600) -> Session:
+    def connect(
+        self,
+        name: str,
+        *,
+        user_id: str | None = None,
+        token_lifetime: int = 3600,
+        connection: ConnectionInfo | None = None,
+    ) -> Session:
         identity = Identity(user_id or name.lower(), name, int(time.time()) + token_lifetime)
-        conn = ConnectionInfo()
+        conn = connection or ConnectionInfo()
         authorizer = authorizer_context(identity.authorizer_context(), identity.user_id)
         response = self.handler("connect")(connect_event(conn, authorizer, {"token": "t"}), LambdaContext("connect"))
         assert response["statusCode"] == 200

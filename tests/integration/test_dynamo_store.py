@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from chat import protocol as p
 from chat.dynamo import DynamoChatStore
-from chat.errors import ChatError, Forbidden, NotFound, Unavailable
+from chat.errors import ChatError, Forbidden, Unavailable
 from chat.ports import ChatStore, Identity, LiveConnection, MessageDraft, PresenceChange, RoomRecord
 from chat.settings import Settings
 from chat.tables import TABLES
@@ -217,8 +217,8 @@ def test_a_full_frame_of_new_members_is_added(store: ChatStore) -> None:
     assert all([r.id for r in store.rooms_of(n)] == [room.id] for n in newcomers)
 
 
-def test_adding_members_to_an_unknown_room_is_not_found(store: ChatStore) -> None:
-    with pytest.raises(NotFound):
+def test_adding_members_to_an_unknown_room_is_forbidden(store: ChatStore) -> None:
+    with pytest.raises(Forbidden):
         store.add_members("r_missing", "alice", ["bob"])
     assert store.rooms_of("bob") == []
 
@@ -260,13 +260,14 @@ def test_the_last_member_leaving_leaves_an_empty_room(store: ChatStore) -> None:
     assert store.rooms_of("alice") == []
 
 
-def test_leaving_a_room_one_is_not_in_is_forbidden_and_an_unknown_room_not_found(store: ChatStore) -> None:
+def test_leaving_a_room_one_is_not_in_or_an_unknown_room_is_forbidden_alike(store: ChatStore) -> None:
     room = group(store, "alice", "bob")
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden) as not_in:
         store.remove_member(room.id, "carol")
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden) as unknown:
         store.remove_member("r_missing", "alice")
+    assert not_in.value.message.replace(room.id, "?") == unknown.value.message.replace("r_missing", "?")
     assert store.get_room(room.id) == room
 
 
@@ -310,9 +311,23 @@ def test_a_stale_last_seq_hint_still_gets_the_next_seq(store: ChatStore) -> None
     assert appended.created and appended.message.seq == 4
 
 
+def test_two_senders_with_the_same_client_msg_id_each_get_their_own_message_stored(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+    client_msg_id = str(uuid.uuid4())
+
+    alices = store.append_message(draft(room.id, sender="alice", content="from alice", client_msg_id=client_msg_id))
+    bobs = store.append_message(draft(room.id, sender="bob", content="from bob", client_msg_id=client_msg_id))
+
+    assert alices.created and bobs.created
+    assert [m.content for m in store.history(room.id, before_seq=None, after_seq=None, limit=10).messages] == [
+        "from alice",
+        "from bob",
+    ]
+
+
 @pytest.mark.parametrize("hint", [None, 0])
-def test_sending_to_an_unknown_room_is_not_found(store: ChatStore, hint: int | None) -> None:
-    with pytest.raises(NotFound):
+def test_sending_to_an_unknown_room_is_forbidden(store: ChatStore, hint: int | None) -> None:
+    with pytest.raises(Forbidden):
         store.append_message(draft("r_missing"), last_seq_hint=hint)
 
 
@@ -487,13 +502,13 @@ def test_a_send_gives_up_with_retry_after_when_contention_outlasts_its_attempts(
     room = group(DynamoChatStore(dynamodb_client, table_names), "alice")
     client: Any = ScriptedTransactions(dynamodb_client, [CONFLICT] * 8)
     sleeps = Sleeps()
-    store = DynamoChatStore(client, table_names, sleep=sleeps, jitter=lambda: 0.5, max_attempts=8)
+    store = DynamoChatStore(client, table_names, sleep=sleeps, jitter=lambda: 0.5, max_send_attempts=8)
 
     with pytest.raises(Unavailable) as raised:
         store.append_message(draft(room.id), last_seq_hint=0)
 
     assert client.calls == 8 and len(sleeps.pauses) == 7 and max(sleeps.pauses) == 0.25
-    assert raised.value.retry_after_ms == 750
+    assert raised.value.retry_after_ms == 750 and raised.value.code == "unavailable"
     assert store.history(room.id, before_seq=None, after_seq=None, limit=10).messages == []
     retried = store.append_message(draft(room.id, client_msg_id=str(uuid.uuid4())))  # once contention is over
     assert retried.message.seq == 1
@@ -517,6 +532,33 @@ def test_duplicates_and_lost_races_are_resolved_by_reading_when_no_item_comes_ba
     assert raced.created and raced.message.seq == 4
 
 
+def test_a_contended_send_keeps_trying_for_its_time_budget_not_a_fixed_number_of_attempts(
+    dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    room = group(DynamoChatStore(dynamodb_client, table_names), "alice")
+    client: Any = ScriptedTransactions(dynamodb_client, [CONFLICT] * 30)
+    elapsed = [0.0]
+
+    def sleep(seconds: float) -> None:
+        elapsed[0] += seconds
+
+    store = DynamoChatStore(
+        client, table_names, sleep=sleep, jitter=lambda: 0.5, send_budget_seconds=10.0, monotonic=lambda: elapsed[0]
+    )
+
+    appended = store.append_message(draft(room.id), last_seq_hint=0)  # 30 losses sleep ~7 s: inside the budget
+
+    assert appended.created and client.calls == 31
+    hopeless: Any = ScriptedTransactions(dynamodb_client, [CONFLICT] * 1000)
+    elapsed[0] = 0.0
+    store = DynamoChatStore(
+        hopeless, table_names, sleep=sleep, jitter=lambda: 0.5, send_budget_seconds=10.0, monotonic=lambda: elapsed[0]
+    )
+    with pytest.raises(Unavailable):
+        store.append_message(draft(room.id), last_seq_hint=1)
+    assert 10.0 <= elapsed[0] < 10.5
+
+
 def test_each_send_stores_one_message_item_and_one_idempotency_item(
     dynamo_store: DynamoChatStore, dynamodb_client: Any, table_names: dict[str, str]
 ) -> None:
@@ -536,7 +578,7 @@ def test_each_send_stores_one_message_item_and_one_idempotency_item(
     assert items("idempotency") == [
         {
             "roomId": {"S": room.id},
-            "clientMsgId": {"S": client_msg_id},
+            "senderMsgId": {"S": f"alice#{client_msg_id}"},
             "seq": {"N": "1"},
             "messageId": items("messages")[0]["id"],
         }

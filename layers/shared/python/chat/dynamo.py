@@ -76,7 +76,7 @@ DEFAULT_MAX_ATTEMPTS = 8
 # A send keeps trying while other senders win the room's next seq: concurrent senders in one room are ordinary,
 # so a send gives up (`Unavailable`, retry with the same clientMsgId) only after this long, well inside the 29 s
 # API Gateway waits for the reply.
-SEND_CONTENTION_BUDGET_SECONDS = 10.0
+SEND_CONTENTION_BUDGET_SECONDS = 20.0
 MAX_SEND_ATTEMPTS = 100
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 0.5

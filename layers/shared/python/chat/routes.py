@@ -29,6 +29,7 @@ ROUTES: dict[str, str] = {
     "listRooms": "rooms",
     "listUsers": "rooms",
     "presence": "rooms",
+    "updateProfile": "rooms",
     "ping": "rooms",
 }
 FUNCTIONS: tuple[str, ...] = (AUTHORIZER_FUNCTION, SIGN_UP_FUNCTION, *dict.fromkeys(ROUTES.values()))
