@@ -122,3 +122,21 @@ def test_content_with_a_lone_surrogate_is_refused_and_nothing_is_stored(gateway:
     assert reply is not None and (reply["code"], reply["requestId"]) == ("bad_request", "q1")
     assert reply["message"].startswith("frame is not valid Unicode: content")
     assert gateway.send(alice, "history", roomId=room)["messages"] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="idempotency is keyed by (roomId, clientMsgId), not by sender: chat/service.py or chat/dynamo.py must "
+    "refuse, or store, a second sender's message; drop this mark then",
+)
+def test_a_client_msg_id_another_member_used_never_gets_their_message_acked(gateway: Gateway) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    room = gateway.group(alice, bob)["id"]
+    seen_in_a_push = gateway.message(alice, room, "alice says")["clientMsgId"]
+
+    reply = gateway.message(bob, room, "bob says", clientMsgId=seen_in_a_push)
+
+    assert reply["type"] == "error" or (reply["message"]["senderId"], reply["message"]["content"]) == (
+        "bob",
+        "bob says",
+    )
