@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -56,7 +57,7 @@ class FrameHints:
 
 def read_frame(body: str | None) -> tuple[FrameHints, p.ClientAction | ChatError]:
     """The frame's hints and either the validated frame or the error that answers it (never raises)."""
-    if not body or not isinstance(body, str):
+    if not body:
         return FrameHints(), BadRequest("empty frame: send a JSON object with an action")
     if len(body.encode(errors="surrogatepass")) > p.MAX_FRAME_BYTES:  # a raw surrogate is refused below
         return FrameHints(), TooLarge(f"frame is over {p.MAX_FRAME_BYTES} bytes")
@@ -134,22 +135,23 @@ def _unencodable_field(data: dict[str, Any]) -> str | None:
     for key, value in data.items():
         if not _encodable(key):
             return "a field name"
-        stack = [value]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, str):
-                bad = not _encodable(item)
-            elif isinstance(item, dict):
-                bad = not all(_encodable(k) for k in item)
-                stack.extend(item.values())
-            elif isinstance(item, list):
-                bad = False
-                stack.extend(item)
-            else:
-                bad = False
-            if bad:
-                return key if key in _WIRE_FIELDS else "an unknown field"
+        if not all(map(_encodable, _strings(value))):
+            return key if key in _WIRE_FIELDS else "an unknown field"
     return None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a decoded JSON value, object keys included."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            yield from item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _encodable(text: str) -> bool:
