@@ -1,4 +1,4 @@
-"""Writes docs/protocol.md from the pydantic models of chat.protocol: `python -m chat.protocol_doc`.
+"""Writes docs/protocol.md from the pydantic models of chat.protocol: `python -m chat.protocol_doc [PATH]`.
 
 The document is the whole protocol reference: a client author needs nothing else. What the models cannot say
 (the meaning of each error code, which frames are replies and which are pushes, how each list pages) is kept here
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, get_args
 
 from pydantic import BaseModel
@@ -330,4 +332,8 @@ def _document() -> str:
 
 
 if __name__ == "__main__":
-    print(render(), end="")
+    document = render()  # fails before anything is written: `> docs/protocol.md` would have emptied the file
+    if len(sys.argv) > 1:
+        Path(sys.argv[1]).write_text(document)
+    else:
+        print(document, end="")
