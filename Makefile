@@ -41,7 +41,7 @@ infra-tests: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/infra
 
 docs: setup  ## regenerate docs/protocol.md from the pydantic models
-	PYTHONPATH=layers/shared/python $(PY) -m chat.protocol_doc > docs/protocol.md
+	PYTHONPATH=layers/shared/python $(PY) -m chat.protocol_doc docs/protocol.md
 
 bench: setup
 	$(PY) bench/run.py

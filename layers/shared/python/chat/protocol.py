@@ -40,7 +40,8 @@ _UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
 ClientMsgId = Annotated[str, StringConstraints(pattern=_UUID_PATTERN)]
 RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Seq = Annotated[int, Field(ge=0)]
+# DynamoDB numbers hold 38 digits: a larger seq could only fail in storage, so it is refused here.
+Seq = Annotated[int, Field(ge=0, le=2**53 - 1)]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CURSOR_CHARS)]
 PageLimit = Annotated[int, Field(ge=1, le=PAGE_MAX_LIMIT)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
@@ -62,7 +63,8 @@ class ClientFrame(WireModel):
 
 
 class SendMessage(ClientFrame):
-    """Store a message once per (roomId, clientMsgId); reply `ack`, push `message` to the room."""
+    """Store a message once per sender, room and `clientMsgId` (a retry gets the same `ack`); push `message` to the
+    room. Another member reusing a `clientMsgId` never touches this sender's message."""
 
     action: Literal["sendMessage"]
     room_id: Id
