@@ -28,9 +28,9 @@ from local.dynamodb import EmbeddedDynamoDB
 pytestmark = pytest.mark.slow
 
 SENDERS = 20
-MESSAGES_PER_SENDER = 25
+MESSAGES_PER_SENDER = 10
 RESEND_EVERY = 5  # every fifth message is sent a second time after its ack, as after a lost ack
-DEADLINE_SECONDS = 60
+DEADLINE_SECONDS = 120
 ROOM_ID = "r_busy"
 
 

@@ -349,3 +349,41 @@ def test_a_flood_is_rate_limited_with_the_time_until_the_window_resets() -> None
     chat.service.admit(identity, "ping")  # keep-alives are never refused
     chat.clock.now += 10
     chat.service.admit(identity, "sendMessage")
+
+
+def test_a_refused_flood_costs_no_storage_request_until_a_frame_may_fit_again() -> None:
+    chat = Chat(limits=Limits(rate_limit_frames=3, rate_limit_window_seconds=3))
+    identity = Identity("alice", "Alice", int(chat.clock.now) + 3600)
+    asked = []
+    count_frame = chat.store.count_frame
+    chat.store.count_frame = lambda *args: asked.append(args) or count_frame(*args)  # type: ignore[method-assign]
+    for _ in range(3):
+        chat.service.admit(identity, "sendMessage")
+    refusals = []
+    for _ in range(100):
+        with pytest.raises(RateLimited) as refused:
+            chat.service.admit(identity, "sendMessage")
+        refusals.append(refused.value.retry_after_ms)
+        chat.clock.now += 0.005
+
+    assert len(asked) == 4  # three frames admitted, one refusal learned from the store; 99 answered from memory
+    assert refusals[0] == 1000 and refusals == sorted(refusals, reverse=True) and refusals[-1] > 0
+    chat.clock.now += 1
+    chat.service.admit(identity, "sendMessage")  # a frame fits again: asked of the store, and admitted
+    assert len(asked) == 5
+
+
+def test_an_action_whose_push_fails_still_succeeds_once_its_change_is_stored(chat: Chat) -> None:
+    alice, bob = chat.connect("Alice"), chat.connect("Bob")
+    room = chat.group(alice, bob)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TimeoutError("the management API did not answer")
+
+    chat.notifier.post = broken  # type: ignore[method-assign]
+    ack = chat.send(alice, room.id, "stored anyway")
+    renamed = chat.service.handle(alice, p.UpdateProfile(action="updateProfile", name="Alicia"))
+    chat.service.disconnect(bob.connection_id)
+
+    assert [m.content for m in chat.store.messages[room.id]] == ["stored anyway"] and ack.message.seq == 1
+    assert isinstance(renamed, p.ProfileFrame)

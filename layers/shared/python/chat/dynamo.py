@@ -74,9 +74,9 @@ MAX_BATCH_GET_KEYS = 100
 # 50 ms / 500 ms ~2.3). Everything but a send: 8 attempts sleep ~2.3 s in all, far inside API Gateway's 29 s.
 DEFAULT_MAX_ATTEMPTS = 8
 # A send keeps trying while other senders win the room's next seq: concurrent senders in one room are ordinary,
-# so a send gives up (`Unavailable`, retry with the same clientMsgId) only after this long, well inside the 29 s
+# so a send gives up (`Unavailable`, retry with the same clientMsgId) only after this long, inside the 29 s
 # API Gateway waits for the reply.
-SEND_CONTENTION_BUDGET_SECONDS = 20.0
+SEND_CONTENTION_BUDGET_SECONDS = 25.0
 MAX_SEND_ATTEMPTS = 100
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 0.5
