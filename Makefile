@@ -21,14 +21,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(LOCAL_STAMP): $(LOCAL_REQUIREMENTS) | $(PY)
-	@echo "Installing what the local stack needs (requirements/local.txt, 190 MB) into $(VENV):" \
-		"about 40 s on a first run, a few seconds once pip has them cached."
+	@echo "Installing what the local stack needs (requirements/local.txt, 170 MB) into $(VENV):" \
+		"about 75 s on a first run, with pip's progress below."
 	$(PIP_INSTALL) -r requirements/local.txt
 	rm -f $(VENV)/.installed-local-* && touch $@
 
 $(DEV_STAMP): $(DEV_REQUIREMENTS) $(LOCAL_STAMP)
-	@echo "Installing the test, lint and CDK tools (requirements/dev.txt, 730 MB more) into $(VENV):" \
-		"about 2 minutes on a first run."
+	@echo "Installing the test, lint and CDK tools (requirements/dev.txt, 750 MB more) into $(VENV):" \
+		"about 2.5 minutes on a first run."
 	$(PIP_INSTALL) -r requirements/dev.txt
 	rm -f $(VENV)/.installed-dev-* && touch $@
 

@@ -2,7 +2,7 @@
 
 Starts the real local stack (`python -m local --port 0 --quiet`) as a process, signs in two users, and measures
 the round trip of one user's `ping` (sent one after the other) at rest, then while the other user sends
-`listRooms` as fast as four connections can, for a bounded time and number of frames. On AWS every invocation
+`listRooms` as fast as four connections are answered, for a bounded time and number of frames. On AWS every invocation
 has its own execution environment, so the flood should not slow the ping; locally the handlers share one thread
 pool, and the gateway caps each user's frames in flight so that a flood queues only its sender's frames.
 Figures, not pass/fail.
@@ -27,6 +27,8 @@ from tests.local.chat_client import ChatClient, sign_in, start_stack_process  # 
 
 FLOOD_FRAME = '{"action": "listRooms"}'
 MAX_FLOOD_FRAMES_PER_TAB = 20_000
+# Frames a tab keeps unanswered: far more than a user's frames in flight (16), so the gateway always has more.
+FLOOD_WINDOW = 64
 
 
 async def ping_round_trips(client: ChatClient, *, count: int, until: float | None = None) -> list[float]:
@@ -41,19 +43,27 @@ async def ping_round_trips(client: ChatClient, *, count: int, until: float | Non
 
 
 async def flood(tab: ChatClient, until: float) -> tuple[int, int]:
-    """Send frames as fast as the connection takes them until `until` (or the frame cap); (sent, answered)."""
+    """Send frames as fast as they are answered, keeping `FLOOD_WINDOW` unanswered, until `until` (or the frame
+    cap); (sent, answered). A bounded window keeps the server busy without burying the close frame under
+    thousands of frames buffered in the socket, so that the flood ends when the measurement does."""
+    window = asyncio.Semaphore(FLOOD_WINDOW)
     answered = 0
 
     async def read_replies() -> None:
         nonlocal answered
         async for _ in tab.ws:
             answered += 1
+            window.release()
 
     reader = asyncio.create_task(read_replies())
     sent = 0
     while sent < MAX_FLOOD_FRAMES_PER_TAB and time.monotonic() < until:
+        await window.acquire()
         await tab.ws.send(FLOOD_FRAME)
         sent += 1
+    async with asyncio.timeout(60):
+        while answered < sent:
+            await asyncio.sleep(0.01)
     await tab.close()
     await reader
     return sent, answered
