@@ -17,11 +17,9 @@ from local.console import configure_console
 
 LISTENING_LINE = "Chat is running at {url}  (web client; WebSocket {ws_url}; Ctrl-C to stop)"
 STOPPED_LINE = "Stopped cleanly."
+PROG = "python -m local"
 
 T = TypeVar("T")
-
-
-PROG = "python -m local"
 
 
 def port_number(text: str) -> int:

@@ -355,7 +355,8 @@ class WebSocketGateway:
         except ConnectionError:  # the client left during $connect; aiohttp ignores this error quietly
             await self._disconnected(conn, ABNORMAL_CLOSURE, "handshake failed")
             raise
-        conn.opened = time.monotonic()  # API Gateway's limits count from the open socket
+        conn.opened = time.monotonic()  # the idle and lifetime limits count from the open socket
+        conn.touch()
         return conn
 
     async def _authorize(self, info: ConnectionInfo, query: dict[str, str]) -> Refusal | dict[str, Any]:
