@@ -66,7 +66,12 @@ def test_ctrl_c_after_a_fan_out_closes_every_socket_runs_disconnect_and_exits_0_
         for client in (a, b, c):
             assert await client.closed_code() == 1001
 
-    asyncio.run(asyncio.wait_for(scenario(), 60))
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        if stack.process.poll() is None:  # a step failed before Ctrl-C: leave no stack running
+            stack.process.kill()
+            stack.process.wait(5)
     log = stack.log()
     assert STOPPED_LINE in log  # printed only when no thread but the main one is left
     assert log.count("code=1001") == 3  # every socket closed and ran $disconnect
