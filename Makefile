@@ -3,22 +3,47 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha256sum | cut -c1-12)
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check
 PYTEST_WORKERS ?= auto
+# `make dev` installs only what the local stack needs; `make test` adds the test, lint and CDK tools. Each set has
+# a stamp named after the hash of its files: a second run installs nothing, a changed requirement installs again.
+LOCAL_REQUIREMENTS := requirements/runtime.txt requirements/local.txt
+DEV_REQUIREMENTS := $(LOCAL_REQUIREMENTS) requirements/dev.txt
+LOCAL_STAMP := $(VENV)/.installed-local-$(shell cat $(LOCAL_REQUIREMENTS) | sha256sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat $(DEV_REQUIREMENTS) | sha256sum | cut -c1-12)
+NODE_NEEDED := Node 20+ is needed for the CDK tests and commands (the CDK runs on jsii, a Node runtime): \
+install it from https://nodejs.org or with nvm (nvm install 20). Without it, make unit integration local-tests run.
 
-.PHONY: setup dev test lint typecheck unit integration local-tests infra-tests synth docs bench deploy destroy clean
+.PHONY: setup dev test lint typecheck unit integration local-tests infra-tests synth docs bench deploy destroy clean \
+	node-check
 
-$(STAMP): requirements/runtime.txt requirements/dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 
-setup: $(STAMP)
+$(LOCAL_STAMP): $(LOCAL_REQUIREMENTS) | $(PY)
+	@echo "Installing what the local stack needs (requirements/local.txt, 170 MB) into $(VENV):" \
+		"about 75 s on a first run, with pip's progress below."
+	$(PIP_INSTALL) -r requirements/local.txt
+	rm -f $(VENV)/.installed-local-* && touch $@
 
-dev: setup  ## run the whole chat on http://127.0.0.1:$${CHAT_PORT:-8080}
+$(DEV_STAMP): $(DEV_REQUIREMENTS) $(LOCAL_STAMP)
+	@echo "Installing the test, lint and CDK tools (requirements/dev.txt, 750 MB more) into $(VENV):" \
+		"about 2.5 minutes on a first run."
+	$(PIP_INSTALL) -r requirements/dev.txt
+	rm -f $(VENV)/.installed-dev-* && touch $@
+
+setup: $(DEV_STAMP)
+
+dev: $(LOCAL_STAMP)  ## run the whole chat on http://127.0.0.1:$${CHAT_PORT:-8080}
 	$(PY) -m local
 
-test: setup lint typecheck  ## every test, in parallel
+# Checked before anything is installed: without Node the CDK tests fail late, in a long jsii traceback.
+NODE_VERSION = $(shell node --version 2>/dev/null)
+NODE_IS_20_OR_LATER = $(shell v="$(NODE_VERSION)"; v=$${v#v}; [[ "$${v%%.*}" =~ ^[0-9]+$$ ]] && (( $${v%%.*} >= 20 )) && echo yes)
+node-check:
+	@$(if $(NODE_IS_20_OR_LATER),:,$(error $(NODE_NEEDED) Found: $(or $(NODE_VERSION),no node on the PATH)))
+
+test: node-check setup lint typecheck  ## every test, in parallel
 	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 lint: setup
@@ -37,7 +62,7 @@ integration: setup
 local-tests: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/local
 
-infra-tests: setup
+infra-tests: node-check setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/infra
 
 docs: setup  ## regenerate docs/protocol.md from the pydantic models
@@ -46,13 +71,13 @@ docs: setup  ## regenerate docs/protocol.md from the pydantic models
 bench: setup
 	$(PY) bench/run.py
 
-synth: setup  ## synthesize the CDK app into cdk.out (offline)
+synth: node-check setup  ## synthesize the CDK app into cdk.out (offline)
 	npx --yes aws-cdk@2 synth --app "$(PY) app.py" --quiet
 
-deploy: setup
+deploy: node-check setup
 	npx --yes aws-cdk@2 deploy --app "$(PY) app.py"
 
-destroy: setup
+destroy: node-check setup
 	npx --yes aws-cdk@2 destroy --app "$(PY) app.py"
 
 clean:

@@ -5,49 +5,89 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from local.console import configure_console
 
 LISTENING_LINE = "Chat is running at {url}  (web client; WebSocket {ws_url}; Ctrl-C to stop)"
 STOPPED_LINE = "Stopped cleanly."
+PROG = "python -m local"
+
+T = TypeVar("T")
 
 
-def _env_float(name: str, default: float) -> float:
+def port_number(text: str) -> int:
+    """A TCP port, 0 to 65535 (0: any free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535; 0 picks a free one)")
+    return port
+
+
+def non_negative_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of 0 or more")
+    return value
+
+
+def _from_environment(name: str, convert: Callable[[str], T], default: T) -> T:
+    """`$name` converted, or the default; a bad value stops the program with one line and exit code 2."""
     value = os.environ.get(name)
-    return float(value) if value else default
+    if not value:
+        return default
+    try:
+        return convert(value)
+    except argparse.ArgumentTypeError as bad:
+        print(f"{PROG}: {name}={bad}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument(
         "--port",
-        type=int,
-        default=int(os.environ.get("CHAT_PORT") or 8080),
+        type=port_number,
+        default=_from_environment("CHAT_PORT", port_number, 8080),
         help="port on 127.0.0.1 (default: $CHAT_PORT or 8080; 0 picks a free one)",
     )
     parser.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1"], help="only 127.0.0.1")
     parser.add_argument(
         "--idle-timeout",
-        type=float,
-        default=_env_float("CHAT_IDLE_TIMEOUT_SECONDS", 600),
+        type=non_negative_number,
+        default=_from_environment("CHAT_IDLE_TIMEOUT_SECONDS", non_negative_number, 600.0),
         help="seconds without a data frame before a socket is closed (default 600, as API Gateway)",
     )
     parser.add_argument(
         "--max-lifetime",
-        type=float,
-        default=_env_float("CHAT_MAX_LIFETIME_SECONDS", 7200),
+        type=non_negative_number,
+        default=_from_environment("CHAT_MAX_LIFETIME_SECONDS", non_negative_number, 7200.0),
         help="seconds a socket may stay open (default 7200, as API Gateway)",
     )
     parser.add_argument(
         "--token-lifetime",
-        type=int,
-        default=int(_env_float("CHAT_TOKEN_LIFETIME_SECONDS", 3600)),
+        type=lambda text: int(non_negative_number(text)),
+        default=int(_from_environment("CHAT_TOKEN_LIFETIME_SECONDS", non_negative_number, 3600.0)),
         help="lifetime of the access tokens of /auth/token (default 3600)",
+    )
+    parser.add_argument(
+        "--open-delay-ms",
+        type=non_negative_number,
+        default=_from_environment("CHAT_OPEN_DELAY_MS", non_negative_number, 0.0),
+        help="extra wait between $connect answering 200 and the socket opening, as API Gateway's latency and cold "
+        "starts add (pushes to the connection meanwhile get 410); default $CHAT_OPEN_DELAY_MS or 0",
     )
     parser.add_argument(
         "--handler-log-level",
@@ -68,6 +108,7 @@ async def serve(args: argparse.Namespace) -> None:
             idle_timeout_seconds=args.idle_timeout,
             max_lifetime_seconds=args.max_lifetime,
             access_token_seconds=args.token_lifetime,
+            open_delay_seconds=args.open_delay_ms / 1000,
             handler_log_level=args.handler_log_level.upper(),
         )
     )

@@ -36,8 +36,16 @@ class ConnectionInfo:
     api_id: str = API_ID
 
 
+def new_request_id() -> str:
+    return uuid.uuid4().hex[:16] + "="
+
+
 def _request_context(
-    conn: ConnectionInfo, route_key: str, event_type: str, authorizer: dict[str, Any] | None
+    conn: ConnectionInfo,
+    route_key: str,
+    event_type: str,
+    authorizer: dict[str, Any] | None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     context: dict[str, Any] = {
@@ -50,7 +58,7 @@ def _request_context(
         "connectedAt": conn.connected_at_ms,
         "requestTimeEpoch": int(now.timestamp() * 1000),
         "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent},
-        "requestId": uuid.uuid4().hex[:16] + "=",
+        "requestId": request_id or new_request_id(),
         "domainName": conn.domain_name,
         "connectionId": conn.connection_id,
         "apiId": conn.api_id,
@@ -105,8 +113,10 @@ def connect_event(conn: ConnectionInfo, authorizer: dict[str, Any], query: dict[
     }
 
 
-def message_event(conn: ConnectionInfo, route_key: str, body: str, authorizer: dict[str, Any]) -> dict[str, Any]:
-    context = _request_context(conn, route_key, "MESSAGE", authorizer)
+def message_event(
+    conn: ConnectionInfo, route_key: str, body: str, authorizer: dict[str, Any], request_id: str | None = None
+) -> dict[str, Any]:
+    context = _request_context(conn, route_key, "MESSAGE", authorizer, request_id)
     context["messageId"] = uuid.uuid4().hex[:16] + "="
     return {"requestContext": context, "body": body, "isBase64Encoded": False}
 

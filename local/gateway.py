@@ -10,12 +10,20 @@ What it does as API Gateway does:
   in `requestContext.authorizer`; the handler's `body` is sent back to the caller (two-way routes). A handler that
   raises gives the caller `{"message": "Internal server error", ...}`, one that runs past 29 s
   `{"message": "Endpoint request timed out", ...}`. Frames are dispatched concurrently, as Lambda would run them.
+  A reply over 128 KB cannot be delivered: the caller gets `{"message": "Internal server error", ...}` instead.
+  A failure of the gateway's own code on a frame is answered the same way, never dropped silently.
 - `$disconnect` runs (best-effort, once) when a socket closes for any reason.
 - `POST|GET|DELETE /@connections/{id}`: the Management API the handlers' boto3 client calls; 410 GoneException
-  for a connection that is unknown or closing (including one whose `$connect` is still running).
+  for a connection that is unknown or closing, or whose authorizer or `$connect` is still running (a dropped push
+  to such a connection is logged: that is when pushes get lost on AWS too). `open_delay_seconds` widens that
+  window, as API Gateway's latency and cold starts do.
 - Limits: a data frame over 32 KB or a message over 128 KB closes the connection with 1009; a binary frame with
   1003; 10 minutes without a data frame in either direction (pings do not count) or 2 hours after connecting,
   1001. A `@connections` payload over 128 KB is refused with 413 PayloadTooLargeException.
+- Fairness: at most `max_frames_in_flight_per_user` frames of one user (all their connections) are handled at
+  once; past it the gateway stops reading that user's sockets. On AWS every invocation has its own execution
+  environment, so one user's flood never queues another user's frames: here they share one thread pool.
+- A WebSocket upgrade on any other path is a 404 (API Gateway serves a WebSocket API on its stage URL only).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +42,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.typedefs import Handler, Middleware
 
 from chat.protocol import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from chat.routes import AUTHORIZER_FUNCTION, ROUTES, TOKEN_QUERY_PARAMETER
@@ -45,6 +55,7 @@ from local.events import (
     disconnect_event,
     message_event,
     method_arn,
+    new_request_id,
 )
 from local.frame_guard import GuardedWebSocketResponse
 from local.functions import FunctionRunner, Invocation
@@ -61,9 +72,13 @@ class GatewayLimits:
     max_message_bytes: int = MAX_MESSAGE_BYTES
     idle_timeout_seconds: float = 600.0
     max_lifetime_seconds: float = 7200.0
-    # Frames of one connection being handled at once; past it the gateway stops reading that socket.
-    max_frames_in_flight: int = 16
+    # Frames of one user (all their connections) being handled at once; past it the gateway stops reading that
+    # user's sockets, so that a flood queues only its sender's frames (see StackOptions.handler_workers).
+    max_frames_in_flight_per_user: int = 16
     close_timeout_seconds: float = 5.0
+    # Extra time between `$connect` answering 200 and the socket opening (API Gateway's latency, cold starts):
+    # pushes to the connection meanwhile answer 410, as on AWS. Widens the race for tests; 0 adds nothing.
+    open_delay_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,8 @@ class Connection:
     def __init__(self, info: ConnectionInfo, authorizer: dict[str, Any], ws: web.WebSocketResponse) -> None:
         self.info = info
         self.authorizer = authorizer
-        self.user = str(authorizer.get("userName") or authorizer.get("principalId") or "-")
+        self.principal_id = str(authorizer.get("principalId", ""))
+        self.user = user_label(authorizer)
         self.ws = ws
         self.opened = time.monotonic()
         self.last_active = self.opened
@@ -108,6 +124,44 @@ class Connection:
         if self.open:
             self.close_code, self.close_reason = code, reason
             self.close_task = asyncio.create_task(self.ws.close(code=code, message=reason.encode()[:123]))
+
+
+def user_label(authorizer: Mapping[str, Any]) -> str:
+    """The console's name for a connection's user: the authorizer's `userName`, else the start of `principalId`.
+
+    Cognito access tokens carry no display name, only `sub` and a `username` that is a UUID as well: a name that
+    is empty or just the principal is shortened to something a person can tell apart in the log.
+    """
+    principal = str(authorizer.get("principalId") or "-")
+    name = str(authorizer.get("userName") or "")
+    return name if name and name != principal else principal[:8]
+
+
+class UserFrameCap:
+    """At most `limit` frames of one user in flight at once, across all their connections."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._holders: Counter[str] = Counter()  # frames waiting for or holding a slot, per user
+
+    async def acquire(self, user: str) -> None:
+        semaphore = self._semaphores.setdefault(user, asyncio.Semaphore(self._limit))
+        self._holders[user] += 1
+        try:
+            await semaphore.acquire()
+        except BaseException:
+            self._forget(user)
+            raise
+
+    def release(self, user: str) -> None:
+        self._semaphores[user].release()
+        self._forget(user)
+
+    def _forget(self, user: str) -> None:
+        self._holders[user] -= 1
+        if not self._holders[user]:  # nobody waits or holds a slot: the user's state can go
+            del self._holders[user], self._semaphores[user]
 
 
 def policy_allows(policy_document: Any, resource: str) -> bool:
@@ -152,26 +206,47 @@ def authorization(invocation: Invocation, resource: str) -> Refusal | dict[str, 
     return authorizer_context(context, policy["principalId"])
 
 
+def _json_field(text: str, name: str) -> str | None:
+    """A top-level string field of a JSON object, or None: for anything else, including JSON nested too deep for
+    Python's parser (`[[[[...` 1,000 deep raises RecursionError, not ValueError)."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    value = document.get(name) if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def select_route(body: str, routes: Mapping[str, str]) -> str:
     """`$request.body.action` when it names a message route, else `$default`."""
-    try:
-        frame = json.loads(body)
-    except ValueError:
-        return "$default"
-    action = frame.get("action") if isinstance(frame, dict) else None
-    if isinstance(action, str) and action in routes and not action.startswith("$"):
+    action = _json_field(body, "action")
+    if action is not None and action in routes and not action.startswith("$"):
         return action
     return "$default"
 
 
 def frame_type(payload: str) -> str:
     """The `type` of a server frame, for the log (never its content)."""
-    try:
-        frame = json.loads(payload)
-    except ValueError:
-        return "raw"
-    kind = frame.get("type") if isinstance(frame, dict) else None
-    return kind if isinstance(kind, str) else "raw"
+    return _json_field(payload, "type") or "raw"
+
+
+def integration_error(message: str, connection_id: str, request_id: str) -> str:
+    """What API Gateway sends the caller instead of a route response it could not get or deliver."""
+    return json.dumps({"message": message, "connectionId": connection_id, "requestId": request_id})
+
+
+def websocket_paths_only(path: str) -> Middleware:
+    """A middleware that answers a WebSocket upgrade on any path but `path` with 404 (not the web client's 200)."""
+
+    @web.middleware
+    async def refuse_upgrades_elsewhere(request: web.Request, handler: Handler) -> web.StreamResponse:
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        if upgrade and request.path != path:
+            message = f"No WebSocket endpoint at {request.path}: connect to {path}"
+            return web.json_response({"message": message}, status=404)
+        return await handler(request)
+
+    return refuse_upgrades_elsewhere
 
 
 class WebSocketGateway:
@@ -190,6 +265,9 @@ class WebSocketGateway:
         self._routes = dict(routes)
         self._authorizer = authorizer_function
         self._connections: dict[str, Connection] = {}
+        # Connections whose authorizer or $connect is still running (or waiting out the open delay): user label.
+        self._connecting: dict[str, str] = {}
+        self._frame_cap = UserFrameCap(self.limits.max_frames_in_flight_per_user)
         self._sessions: set[asyncio.Task[Any]] = set()
         self._dispatches: set[asyncio.Task[None]] = set()
         self._accepting = True
@@ -233,18 +311,42 @@ class WebSocketGateway:
             user_agent=request.headers.get("User-Agent", ""),
             domain_name=request.url.host or "127.0.0.1",
         )
-        query = {key: request.query[key] for key in request.query}
         started = time.perf_counter()
+        self._connecting[info.connection_id] = "-"
+        try:
+            opened = await self._handshake(request, ws, info, started)
+        finally:
+            self._connecting.pop(info.connection_id, None)
+        if not isinstance(opened, Connection):
+            return opened
+        conn = opened
+        self._connections[conn.id] = conn  # no await since it left `_connecting`: never in neither
+        self._log.frame("open", conn.id, conn.user, ms=(time.perf_counter() - started) * 1000)
+        try:
+            code, reason = await self._serve(conn)
+        finally:
+            self._connections.pop(conn.id, None)
+        await self._disconnected(conn, code, reason)
+        return ws
+
+    async def _handshake(
+        self, request: web.Request, ws: GuardedWebSocketResponse, info: ConnectionInfo, started: float
+    ) -> Connection | web.Response:
+        """Authorizer, `$connect`, the open delay and the upgrade: the open connection, or the refusal."""
+        query = {key: request.query[key] for key in request.query}
         verdict = await self._authorize(info, query)
         if isinstance(verdict, Refusal):
             return self._refuse(info, verdict, started)
-        user = str(verdict.get("userName") or verdict.get("principalId"))
+        user = user_label(verdict)
+        self._connecting[info.connection_id] = user
         connected = await self._runner.invoke(self._routes["$connect"], connect_event(info, verdict, query))
         status = connected.status_code
         if status != 200:
             refusal = Refusal(status if status is not None and 400 <= status < 600 else 500, "$connect refused")
             return self._refuse(info, refusal, started, user)
         conn = Connection(info, verdict, ws)
+        if self.limits.open_delay_seconds > 0:
+            await asyncio.sleep(self.limits.open_delay_seconds)
         if not self._accepting:  # the stack began to stop while $connect ran
             await self._disconnected(conn, WSCloseCode.GOING_AWAY, "Going away")
             return self._refuse(info, Refusal(503, "shutting down"), started, user)
@@ -253,14 +355,9 @@ class WebSocketGateway:
         except ConnectionError:  # the client left during $connect; aiohttp ignores this error quietly
             await self._disconnected(conn, ABNORMAL_CLOSURE, "handshake failed")
             raise
-        self._connections[conn.id] = conn
-        self._log.frame("open", conn.id, conn.user, ms=(time.perf_counter() - started) * 1000)
-        try:
-            code, reason = await self._serve(conn)
-        finally:
-            self._connections.pop(conn.id, None)
-        await self._disconnected(conn, code, reason)
-        return ws
+        conn.opened = time.monotonic()  # the idle and lifetime limits count from the open socket
+        conn.touch()
+        return conn
 
     async def _authorize(self, info: ConnectionInfo, query: dict[str, str]) -> Refusal | dict[str, Any]:
         if not query.get(TOKEN_QUERY_PARAMETER):
@@ -278,15 +375,15 @@ class WebSocketGateway:
     async def _serve(self, conn: Connection) -> tuple[int, str]:
         """Read frames until the socket closes; the close code and reason for `$disconnect`."""
         watchdog = asyncio.create_task(self._enforce_time_limits(conn))
-        in_flight = asyncio.Semaphore(self.limits.max_frames_in_flight)
         code, reason = ABNORMAL_CLOSURE, ""
         try:
             while True:
                 msg = await conn.ws.receive()
                 if msg.type is WSMsgType.TEXT:
                     conn.touch()
-                    await in_flight.acquire()
-                    task = asyncio.create_task(self._dispatch(conn, msg.data, time.perf_counter(), in_flight))
+                    received = time.perf_counter()
+                    await self._frame_cap.acquire(conn.principal_id)
+                    task = asyncio.create_task(self._dispatch(conn, msg.data, received))
                     self._dispatches.add(task)
                     task.add_done_callback(self._dispatches.discard)
                     continue
@@ -334,31 +431,49 @@ class WebSocketGateway:
 
     # ------------------------------------------------------------------------------------------- frames
 
-    async def _dispatch(self, conn: Connection, body: str, received: float, in_flight: asyncio.Semaphore) -> None:
+    async def _dispatch(self, conn: Connection, body: str, received: float) -> None:
+        """Handle one frame (its user's slot is held) and send the reply; nothing here may drop it silently."""
+        request_id = new_request_id()
         try:
-            route = select_route(body, self._routes)
-            event = message_event(conn.info, route, body, conn.authorizer)
-            invocation = await self._runner.invoke(self._routes[route], event)
+            reply = await self._invoke_route(conn, body, request_id)
+        except Exception:  # a bug of the gateway itself: answer as API Gateway does when it fails
+            log.exception("the gateway failed on a frame of %s", conn.id)
+            self._log.frame("error", conn.id, conn.user, size=len(body.encode()), extra="gateway failed on the frame")
+            reply = integration_error("Internal server error", conn.id, request_id)
         finally:
-            in_flight.release()
-        size = len(body.encode())
-        if invocation.failed:
-            log.error("%s failed on %s", invocation.function, route, exc_info=invocation.error)
-        self._log.frame("in", conn.id, conn.user, action=route, size=size, ms=invocation.ms)
-        reply = self._route_response(invocation, event["requestContext"])
+            self._frame_cap.release(conn.principal_id)
         if reply is not None:
             await self._send(conn, reply, "reply", (time.perf_counter() - received) * 1000)
 
-    @staticmethod
-    def _route_response(invocation: Invocation, request_context: dict[str, Any]) -> str | None:
-        ids = {"connectionId": request_context["connectionId"], "requestId": request_context["requestId"]}
-        if invocation.timed_out:
-            return json.dumps({"message": "Endpoint request timed out", **ids})
+    async def _invoke_route(self, conn: Connection, body: str, request_id: str) -> str | None:
+        """Run the frame's route; the route response to send back, if any."""
+        route = select_route(body, self._routes)
+        event = message_event(conn.info, route, body, conn.authorizer, request_id)
+        invocation = await self._runner.invoke(self._routes[route], event)
         if invocation.failed:
-            return json.dumps({"message": "Internal server error", **ids})
+            log.error("%s failed on %s", invocation.function, route, exc_info=invocation.error)
+        self._log.frame("in", conn.id, conn.user, action=route, size=len(body.encode()), ms=invocation.ms)
+        if invocation.timed_out:
+            return integration_error("Endpoint request timed out", conn.id, request_id)
+        if invocation.failed:
+            return integration_error("Internal server error", conn.id, request_id)
         result = invocation.result
-        body = result.get("body") if isinstance(result, dict) else None
-        return body if isinstance(body, str) and body else None
+        body_out = result.get("body") if isinstance(result, dict) else None
+        if not isinstance(body_out, str) or not body_out:
+            return None
+        size = len(body_out.encode())
+        if size > self.limits.max_message_bytes:  # API Gateway cannot send it: the caller gets an error instead
+            limit_kb = self.limits.max_message_bytes // 1024
+            self._log.frame(
+                "limit",
+                conn.id,
+                conn.user,
+                frame_type=frame_type(body_out),
+                size=size,
+                extra=f"reply over {limit_kb} KB not sent",
+            )
+            return integration_error("Internal server error", conn.id, request_id)
+        return body_out
 
     async def _send(self, conn: Connection, payload: str, direction: str, ms: float | None = None) -> bool:
         if not conn.open:
@@ -378,6 +493,7 @@ class WebSocketGateway:
     async def _post_to_connection(self, request: web.Request) -> web.Response:
         conn = self._open_connection(request)
         if conn is None:
+            await self._log_dropped_push(request)
             return _gone()
         data = await request.read()
         if len(data) > self.limits.max_message_bytes:
@@ -410,6 +526,21 @@ class WebSocketGateway:
         self._log.frame("delete", conn.id, conn.user)
         conn.request_close(WSCloseCode.OK, "")
         return web.Response(status=204)
+
+    async def _log_dropped_push(self, request: web.Request) -> None:
+        """A push to a connection that is not open yet is lost, on AWS too: say so (the client catches up)."""
+        user = self._connecting.get(request.match_info["connection_id"])
+        if user is None:
+            return
+        data = await request.read()
+        self._log.frame(
+            "drop",
+            request.match_info["connection_id"],
+            user,
+            frame_type=frame_type(data.decode("utf-8", errors="replace")),
+            size=len(data),
+            extra="410: $connect still running",
+        )
 
     def _open_connection(self, request: web.Request) -> Connection | None:
         conn = self._connections.get(request.match_info["connection_id"])

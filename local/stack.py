@@ -19,9 +19,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from chat.routes import FUNCTIONS
 from chat.settings import Settings, load_settings
@@ -30,12 +30,14 @@ from local.console import FrameLog
 from local.dynamodb import EmbeddedDynamoDB
 from local.events import REGION
 from local.functions import FunctionRunner, LambdaHandler, load_handlers
-from local.gateway import GatewayLimits, WebSocketGateway
+from local.gateway import GatewayLimits, WebSocketGateway, websocket_paths_only
 from local.identity import DevIdentityProvider
 from local.paths import WEB_DIR
 from local.webclient import add_web_client
 
 log = logging.getLogger("local.stack")
+
+WEBSOCKET_PATH = "/ws"
 
 # Credentials that would point boto3 at a real account (or fail on a missing profile) are dropped.
 AWS_VARIABLES_TO_DROP = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -50,7 +52,14 @@ class StackOptions:
     access_token_seconds: int = 3600
     audience: str = "chat-local"
     table_prefix: str = "chat-local-"
-    handler_workers: int = 32
+    # Each frame holds a worker while its handler runs, and one user may have `frames_in_flight_per_user` frames
+    # in flight across all their tabs. 128 workers leave 64 free while four users flood at their cap of 16, so a
+    # flood queues its sender's frames only, as on AWS where every invocation has its own execution environment.
+    # The pool starts threads on demand: a quiet stack runs few.
+    handler_workers: int = 128
+    frames_in_flight_per_user: int = 16
+    # Extra wait between `$connect` answering 200 and the socket opening (API Gateway's latency, cold starts).
+    open_delay_seconds: float = 0.0
     # Handlers' own JSON logs (Powertools); the console's per-frame lines are the readable log.
     handler_log_level: str = "WARNING"
     web_dir: Path = WEB_DIR
@@ -114,6 +123,7 @@ class LocalStack:
         self._runner: FunctionRunner | None = None
         self._app_runner: web.AppRunner | None = None
         self._saved_environment: dict[str, str | None] = {}
+        self._loaded_real_handlers = False
         self.gateway: WebSocketGateway | None = None
         self.identity: DevIdentityProvider | None = None
         self.port = 0
@@ -125,7 +135,7 @@ class LocalStack:
 
     @property
     def websocket_url(self) -> str:
-        return f"ws://{self.options.host}:{self.port}/ws"
+        return f"ws://{self.options.host}:{self.port}{WEBSOCKET_PATH}"
 
     async def start(self) -> str:
         started = time.perf_counter()
@@ -147,9 +157,6 @@ class LocalStack:
             listener.close()
             raise
         self.port = listener.getsockname()[1]
-        self.identity = DevIdentityProvider(
-            self.url, options.audience, access_token_seconds=options.access_token_seconds
-        )
         handlers = self._handlers
         # moto's embedded server would log every DynamoDB request.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -161,17 +168,25 @@ class LocalStack:
             assert self._dynamodb is not None, "the real handlers need the embedded DynamoDB"
             self._apply_environment(handler_environment(options, self.url, self._dynamodb.endpoint_url))
             handlers = load_handlers(FUNCTIONS)
+            self._loaded_real_handlers = True
         self._runner = FunctionRunner(handlers, max_workers=options.handler_workers)
+        self.identity = DevIdentityProvider(
+            self.url, options.audience, self._runner, access_token_seconds=options.access_token_seconds
+        )
         self.gateway = WebSocketGateway(
             self._runner,
             limits=GatewayLimits(
-                idle_timeout_seconds=options.idle_timeout_seconds, max_lifetime_seconds=options.max_lifetime_seconds
+                idle_timeout_seconds=options.idle_timeout_seconds,
+                max_lifetime_seconds=options.max_lifetime_seconds,
+                max_frames_in_flight_per_user=options.frames_in_flight_per_user,
+                open_delay_seconds=options.open_delay_seconds,
             ),
             frame_log=FrameLog(),
         )
-        app = web.Application(middlewares=[_http_log(FrameLog())])
+        app = web.Application(middlewares=[websocket_paths_only(WEBSOCKET_PATH)])
+        add_http_log(app, FrameLog())
         self.identity.add_routes(app)
-        self.gateway.add_routes(app)
+        self.gateway.add_routes(app, WEBSOCKET_PATH)
         add_web_client(app, options.web_dir, self.websocket_url)
         self._app_runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
         await self._app_runner.setup()
@@ -196,6 +211,11 @@ class LocalStack:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+        if self._loaded_real_handlers:  # their cached service keeps a fan-out pool: stop its threads
+            from chat.lambda_app import close_service
+
+            close_service()
+            self._loaded_real_handlers = False
         if self._dynamodb is not None:
             self._dynamodb.stop()
             self._dynamodb = None
@@ -215,22 +235,25 @@ class LocalStack:
         await self.stop()
 
 
-def _http_log(frame_log: FrameLog) -> Any:
-    """One line per plain HTTP request; `@connections` calls are logged as the frames they push."""
+REQUEST_STARTED = web.RequestKey("request_started", float)
+
+
+def add_http_log(app: web.Application, frame_log: FrameLog) -> None:
+    """One line per plain HTTP request, with the status as sent: a static file's 404 (or 304) is decided only when
+    the response is prepared, after every middleware has returned. `@connections` calls are logged as the frames
+    they push, WebSocket connections as their own lines."""
 
     @web.middleware
-    async def log_request(request: web.Request, handler: Any) -> web.StreamResponse:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response: web.StreamResponse = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        finally:
-            if not request.path.startswith(("/@connections/", "/ws")):
-                frame_log.http(request.method, request.path, status, (time.perf_counter() - started) * 1000)
+    async def note_start(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request[REQUEST_STARTED] = time.perf_counter()
+        return await handler(request)
 
-    return log_request
+    async def log_response(request: web.BaseRequest, response: web.StreamResponse) -> None:
+        if request.path.startswith("/@connections/") or request.path == WEBSOCKET_PATH:
+            return
+        started = request.get(REQUEST_STARTED)
+        ms = (time.perf_counter() - started) * 1000 if isinstance(started, float) else 0.0
+        frame_log.http(request.method, request.path, response.status, ms)
+
+    app.middlewares.insert(0, note_start)
+    app.on_response_prepare.append(log_response)

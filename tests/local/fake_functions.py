@@ -4,7 +4,9 @@ do, on request, what the real handlers do to the gateway (push, look up or close
 Tokens: `user:<name>` is allowed as <name>; `deny` gets a Deny policy; `broken` makes the authorizer fail; any
 other token is `Unauthorized`. The user `refused` is turned away by `$connect` (403); `early-bird` posts to its
 own connection from inside `$connect`. Frames with an unknown `action` reach `$default`; its fake acts on
-`push` (to `to`), `inspect` (GetConnection of `id`), `hangUp` (DeleteConnection of itself), `boom`, `sleep`.
+`push` (to `to`, `bytes` long if given), `inspect` (GetConnection of `id`), `hangUp` (DeleteConnection of
+itself), `boom`, `sleep`, `reply` (a reply exactly `bytes` long) and `block` (waits until `release` is set).
+The sign-up trigger records its events and fails for the name `Unlucky`.
 """
 
 from __future__ import annotations
@@ -35,12 +37,16 @@ class FakeFunctions:
         self.outcomes: list[str] = []
         self._lock = threading.Lock()
         self._client: Any = None
+        self.release = threading.Event()  # lets every `block` frame finish
+        self._blocked = 0
+        self._blocked_changed = threading.Condition(self._lock)
 
     def registry(self) -> dict[str, LambdaHandler]:
         return {
             "authorizer": self.authorizer,
             "connect": self.connect,
             "disconnect": self.disconnect,
+            "sign_up": self.sign_up,
             **{name: self.message for name in ("rooms", "send_message", "typing", "history")},
         }
 
@@ -51,6 +57,17 @@ class FakeFunctions:
     def _record(self, function: str, event: dict[str, Any]) -> None:
         with self._lock:
             self.events.append((function, event))
+
+    def wait_until_blocked(self, count: int, timeout: float = 10.0) -> int:
+        """Wait (bounded) until `count` frames are blocked; how many are."""
+        with self._blocked_changed:
+            self._blocked_changed.wait_for(lambda: self._blocked >= count, timeout)
+            return self._blocked
+
+    @property
+    def blocked(self) -> int:
+        with self._lock:
+            return self._blocked
 
     def management_api(self) -> Any:
         with self._lock:
@@ -92,12 +109,18 @@ class FakeFunctions:
         self._record("disconnect", event)
         return {"statusCode": 200}
 
+    def sign_up(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self._record("sign_up", event)
+        if event["request"]["userAttributes"]["name"] == "Unlucky":
+            raise RuntimeError("the sign-up trigger has a bug")
+        return event
+
     def message(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self._record("message", event)
         own_id = event["requestContext"]["connectionId"]
         try:
             frame = json.loads(event["body"])
-        except ValueError:
+        except (ValueError, RecursionError):
             frame = {}
         action = frame.get("action") if isinstance(frame, dict) else None
         reply: dict[str, Any] = {
@@ -114,7 +137,12 @@ class FakeFunctions:
         if action == "sleep":
             time.sleep(float(frame["seconds"]))
         if action == "push":
-            reply["outcome"] = self._post(frame["to"], {"type": "pushed", "text": frame.get("text", "")})
+            pushed = {"type": "pushed", "text": frame.get("text", "")}
+            reply["outcome"] = self._post(frame["to"], sized(pushed, frame["bytes"]) if "bytes" in frame else pushed)
+        if action == "reply":
+            return {"statusCode": 200, "body": json.dumps(sized({"type": "sized"}, frame["bytes"]))}
+        if action == "block":
+            self._block()
         if action == "inspect":
             found = self.management_api().get_connection(ConnectionId=frame["id"])
             reply["connection"] = {
@@ -127,10 +155,28 @@ class FakeFunctions:
             return {"statusCode": 200}
         return {"statusCode": 200, "body": json.dumps(reply)}
 
+    def _block(self) -> None:
+        with self._blocked_changed:
+            self._blocked += 1
+            self._blocked_changed.notify_all()
+        try:
+            self.release.wait(30)  # bounded: a failed test must not leave threads behind for long
+        finally:
+            with self._blocked_changed:
+                self._blocked -= 1
+
     def _post(self, connection_id: str, frame: dict[str, Any]) -> str:
         client = self.management_api()
         try:
             client.post_to_connection(ConnectionId=connection_id, Data=json.dumps(frame).encode())
         except client.exceptions.GoneException:
             return "gone"
+        except client.exceptions.PayloadTooLargeException:
+            return "too large"
         return "delivered"
+
+
+def sized(frame: dict[str, Any], size: int) -> dict[str, Any]:
+    """`frame` with a `pad` field that makes its JSON exactly `size` bytes long."""
+    empty = len(json.dumps({**frame, "pad": ""}).encode())
+    return {**frame, "pad": "x" * (size - empty)}

@@ -217,16 +217,56 @@ def test_a_200_kb_frame_closes_the_connection_with_1009(chat_stack: StackProcess
 def test_a_flood_of_frames_gets_rate_limited_and_the_connection_stays_open(chat_stack: StackProcess) -> None:
     async def scenario() -> None:
         ((_, a),) = await online(chat_stack, "alice")
-        # A burst of 30, then one frame every 10 s / 30 while the flood lasts.
+        # A burst of 30, then one frame every 10 s / 30 (333 ms) while the flood lasts.
         started = time.monotonic()
         for _ in range(70):
             await a.send({"action": "listRooms"})
         replies = [await a.expect() for _ in range(70)]
-        refilled = int((time.monotonic() - started) * 3) + 1
+        flood_ms = (time.monotonic() - started) * 1000
         limited = [r for r in replies if r.get("code") == "rate_limited"]
-        assert limited and all(0 < r["retryAfterMs"] <= 334 for r in limited), [r.get("code") for r in replies]
-        assert 30 <= sum(r["type"] == "rooms" for r in replies) <= 30 + refilled
+        # `retryAfterMs` counts from the refused frame's own clock reading. The frames of a connection are handled
+        # concurrently (as on AWS), so a frame that read the clock early can find the bucket already moved on by
+        # frames that read it later: its wait is one interval plus that difference, which the flood's duration
+        # bounds. One interval is the bound only for frames sent one after the other.
+        assert limited and all(0 < r["retryAfterMs"] <= 334 + flood_ms for r in limited), limited
+        assert 30 <= sum(r["type"] == "rooms" for r in replies) <= 30 + int(flood_ms / 333) + 1
         assert (await a.request({"action": "ping"}))["type"] == "pong"
         await a.close()
+
+    run(scenario())
+
+
+def test_a_refused_frame_sent_after_the_previous_reply_waits_at_most_one_interval(chat_stack: StackProcess) -> None:
+    async def scenario() -> None:
+        ((_, a),) = await online(chat_stack, "alice")
+        for _ in range(30):  # the whole burst at once
+            await a.send({"action": "listRooms"})
+        for _ in range(30):
+            await a.expect()
+        limited: list[dict[str, Any]] = []
+        for _ in range(100):  # then one at a time, each after the reply to the one before
+            reply = await a.request({"action": "listRooms"})
+            if reply.get("code") == "rate_limited":
+                limited.append(reply)
+                if len(limited) == 5:
+                    break
+        assert limited and all(0 < r["retryAfterMs"] <= 334 for r in limited), limited
+        await a.close()
+
+    run(scenario())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="domain core: $connect (DynamoChatStore.add_connection) overwrites the profile's name with the "
+    "authorizer's userName, which for a Cognito access token is its username, a UUID",
+)
+def test_others_see_the_name_chosen_at_sign_in(chat_stack: StackProcess) -> None:
+    async def scenario() -> None:
+        (alice, a), (_, b) = await online(chat_stack, "alice", "bob")
+        found = await b.request({"action": "listUsers", "query": alice.name[:12]})
+        assert [(u["id"], u["name"]) for u in found["users"]] == [(alice.id, alice.name)]
+        await a.close()
+        await b.close()
 
     run(scenario())

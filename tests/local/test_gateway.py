@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Coroutine
@@ -18,8 +19,11 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from websockets.exceptions import InvalidStatus
 
+from chat.protocol import MAX_MESSAGE_BYTES
+from local.console import FRAMES_LOGGER
+from local.gateway import user_label
 from local.stack import LocalStack
-from tests.local.chat_client import ChatClient
+from tests.local.chat_client import ChatClient, get
 from tests.local.conftest import fake_stack
 from tests.local.fake_functions import FakeFunctions
 
@@ -32,6 +36,14 @@ def run(scenario: Coroutine[Any, Any, None], timeout: float = 30) -> None:
 
 async def connect(stack: LocalStack, name: str, **options: Any) -> ChatClient:
     return await ChatClient.connect(stack.websocket_url, f"user:{name}", **options)
+
+
+def console_lines(caplog: pytest.LogCaptureFixture, direction: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == FRAMES_LOGGER and r.getMessage().startswith(direction)]
+
+
+async def connection_id(client: ChatClient) -> str:
+    return str((await client.request({"action": "whoAmI"}))["connectionId"])
 
 
 async def refusal_status(stack: LocalStack, query: str) -> int:
@@ -159,15 +171,181 @@ def test_handlers_push_look_up_and_close_connections_through_the_management_api(
     run(scenario())
 
 
-def test_posting_to_a_connection_from_inside_its_connect_is_gone(fakes: FakeFunctions) -> None:
+def test_posting_to_a_connection_from_inside_its_connect_is_gone_and_the_dropped_push_is_logged(
+    fakes: FakeFunctions, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=FRAMES_LOGGER)
+
     async def scenario() -> None:
         async with fake_stack(fakes) as stack:
             early = await connect(stack, "early-bird")
             await early.assert_no_frame(0.3, type="hello")
+            early_id = await connection_id(early)
             await early.close()
         assert fakes.outcomes == ["gone"]
+        (dropped,) = console_lines(caplog, "drop")
+        assert f"conn={early_id[:6]}" in dropped and "user=early-bird" in dropped and "type=hello" in dropped
+        assert "bytes=17" in dropped and dropped.endswith("410: $connect still running")
 
     run(scenario())
+
+
+def test_a_push_between_connect_answering_and_the_socket_opening_is_gone_and_later_ones_arrive(
+    fakes: FakeFunctions, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=FRAMES_LOGGER)
+
+    async def scenario() -> None:
+        async with fake_stack(fakes, open_delay_seconds=3.0) as stack:
+            ann = await connect(stack, "ann")
+            joining = asyncio.create_task(connect(stack, "bob"))
+            async with asyncio.timeout(5):
+                while not any(
+                    e["requestContext"]["authorizer"]["userName"] == "bob" for e in fakes.events_of("connect")
+                ):
+                    await asyncio.sleep(0.01)
+            bob_id = fakes.events_of("connect")[-1]["requestContext"]["connectionId"]
+            assert not joining.done()  # still in the open delay: $connect has answered, the socket is not open
+            assert (await ann.request({"action": "push", "to": bob_id, "text": "too early"}))["outcome"] == "gone"
+            bob = await joining
+            assert (await ann.request({"action": "push", "to": bob_id, "text": "on time"}))["outcome"] == "delivered"
+            assert (await bob.expect(type="pushed"))["text"] == "on time"
+            await ann.close()
+            await bob.close()
+        (dropped,) = console_lines(caplog, "drop")
+        assert "user=bob" in dropped and "type=pushed" in dropped and "410: $connect still running" in dropped
+
+    run(scenario())
+
+
+def test_a_push_over_128_kb_is_refused_with_413_payload_too_large(fakes: FakeFunctions) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            ann, bob = await connect(stack, "ann"), await connect(stack, "bob")
+            bob_id = await connection_id(bob)
+            too_big = await ann.request({"action": "push", "to": bob_id, "bytes": MAX_MESSAGE_BYTES + 1})
+            assert too_big["outcome"] == "too large"
+            largest = await ann.request({"action": "push", "to": bob_id, "bytes": MAX_MESSAGE_BYTES})
+            assert largest["outcome"] == "delivered"
+            assert len(json.dumps(await bob.expect(type="pushed")).encode()) == MAX_MESSAGE_BYTES
+            await ann.close()
+            await bob.close()
+
+    run(scenario())
+
+
+def test_a_reply_over_128_kb_is_not_sent_and_the_caller_gets_internal_server_error(
+    fakes: FakeFunctions, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=FRAMES_LOGGER)
+
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            ann = await connect(stack, "ann")
+            await ann.send({"action": "reply", "bytes": MAX_MESSAGE_BYTES})
+            assert len(json.dumps(await ann.expect(type="sized")).encode()) == MAX_MESSAGE_BYTES
+            await ann.send({"action": "reply", "bytes": MAX_MESSAGE_BYTES + 1})
+            error = await ann.expect(message="Internal server error")
+            assert error["connectionId"] and error["requestId"]
+            await ann.assert_no_frame(type="sized")
+            assert (await ann.request({"action": "ping"}))["type"] == "echo"  # the connection stays open
+            await ann.close()
+        (limit,) = console_lines(caplog, "limit")
+        assert f"bytes={MAX_MESSAGE_BYTES + 1}" in limit and "reply over 128 KB not sent" in limit
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 1000 + "]" * 1000,
+        '{"a":' * 1000 + "1" + "}" * 1000,
+        '{"action": "ping", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+    ],
+    ids=["arrays", "objects", "inside a ping"],
+)
+def test_json_nested_too_deep_for_the_parser_goes_to_default(fakes: FakeFunctions, body: str) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            ann = await connect(stack, "ann")
+            await ann.send(body)
+            assert (await ann.expect(type="echo"))["route"] == "$default"
+            await ann.close()
+
+    run(scenario())
+
+
+def test_a_failure_of_the_gateway_itself_answers_internal_server_error_and_is_logged(
+    fakes: FakeFunctions, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_event(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("a bug in the gateway")
+
+    caplog.set_level(logging.INFO, logger="local")
+
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            ann = await connect(stack, "ann")
+            monkeypatch.setattr("local.gateway.message_event", broken_event)
+            # More frames than the user's in-flight cap: every failure gives its slot back.
+            for _ in range(20):
+                await ann.send({"action": "ping"})
+                error = await ann.expect(message="Internal server error")
+                assert error["connectionId"] and error["requestId"]
+            await ann.close()
+        assert len(console_lines(caplog, "error")) == 20
+        assert any(r.exc_info and "a bug in the gateway" in str(r.exc_info[1]) for r in caplog.records)
+
+    run(scenario())
+
+
+def test_a_websocket_upgrade_on_another_path_is_404_naming_the_websocket_path(fakes: FakeFunctions) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            for path in ("/", "/config.json", "/wss"):
+                with pytest.raises(InvalidStatus) as refused:
+                    await websockets.connect(f"ws://127.0.0.1:{stack.port}{path}?token=user:ann", proxy=None)
+                assert refused.value.response.status_code == 404
+                assert "/ws" in json.loads(refused.value.response.body or b"{}")["message"]
+            assert (await get(f"{stack.url}/"))[0] == 200  # a plain GET of the web client is unaffected
+        assert not fakes.events
+
+    run(scenario())
+
+
+def test_one_users_flood_does_not_queue_another_users_frames(fakes: FakeFunctions) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            cap = stack.options.frames_in_flight_per_user
+            tabs = [await connect(stack, "flooder") for _ in range(4)]
+            other = await connect(stack, "other")
+            try:
+                for tab in tabs:
+                    for _ in range(cap):  # four times the user's cap, spread over the tabs
+                        await tab.send({"action": "block"})
+                assert await asyncio.to_thread(fakes.wait_until_blocked, cap) == cap
+                reply = await other.request({"action": "ping"}, timeout=5)  # hangs while the pool is full
+                assert reply["type"] == "echo"
+                assert fakes.blocked == cap  # the flood never had more than its cap in flight
+            finally:
+                fakes.release.set()
+            for tab in tabs:
+                for _ in range(cap):
+                    await tab.expect(type="echo")
+                await tab.close()
+            await other.close()
+
+    run(scenario())
+
+
+def test_the_console_names_a_user_by_name_else_by_the_start_of_the_principal() -> None:
+    principal = "0a850855-8c4e-5f0a-9d52-3c3f6a1e2b77"
+    assert user_label({"principalId": principal, "userName": "Alice"}) == "Alice"
+    assert user_label({"principalId": principal, "userName": ""}) == "0a850855"
+    assert user_label({"principalId": principal}) == "0a850855"
+    # A Cognito access token's username is a UUID like the sub: the verifier falls back to it as the name.
+    assert user_label({"principalId": principal, "userName": principal}) == "0a850855"
 
 
 def test_a_failing_handler_answers_internal_server_error_and_the_connection_stays_open(

@@ -4,6 +4,7 @@ and its settings are served next to it."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from typing import Any
 
@@ -12,12 +13,28 @@ import pytest
 
 from chat.auth import TokenVerifier
 from chat.errors import TokenRejected
+from local.console import FRAMES_LOGGER
 from local.identity import NAME_MAX_CHARS
 from tests.local.chat_client import get, post_json
 from tests.local.conftest import fake_stack
 from tests.local.fake_functions import FakeFunctions
 
 pytestmark = pytest.mark.timeout(60)
+
+# What Cognito's tokens carry (that matters to the chat): no name and no `aud` in the access token.
+COGNITO_ACCESS_TOKEN_CLAIMS = {
+    "sub",
+    "iss",
+    "client_id",
+    "token_use",
+    "scope",
+    "auth_time",
+    "iat",
+    "exp",
+    "jti",
+    "username",
+}
+COGNITO_ID_TOKEN_CLAIMS = {"sub", "iss", "aud", "token_use", "name", "cognito:username", "iat", "exp", "auth_time"}
 
 
 def run(scenario: Coroutine[Any, Any, None], timeout: float = 30) -> None:
@@ -38,7 +55,13 @@ def verifier(base_url: str, keys: dict[str, Any]) -> TokenVerifier:
     )
 
 
-def test_a_token_for_a_name_is_an_rs256_jwt_the_production_verifier_accepts(fakes: FakeFunctions) -> None:
+def claims_of(token: str) -> dict[str, Any]:
+    return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
+def test_the_access_token_is_shaped_like_cognitos_and_the_production_verifier_accepts_it(
+    fakes: FakeFunctions,
+) -> None:
     async def scenario() -> None:
         async with fake_stack(fakes, access_token_seconds=120) as stack:
             status, tokens = await post_json(f"{stack.url}/auth/token", {"name": "  Alice  "})
@@ -46,16 +69,104 @@ def test_a_token_for_a_name_is_an_rs256_jwt_the_production_verifier_accepts(fake
             assert tokens["user"]["name"] == "Alice" and tokens["expiresIn"] == 120
             header = jwt.get_unverified_header(tokens["accessToken"])
             assert header["alg"] == "RS256" and header["kid"]
-            keys = await jwks(stack.url)
-            identity = verifier(stack.url, keys).verify(tokens["accessToken"])
-            assert (identity.user_id, identity.name) == (tokens["user"]["id"], "Alice")
-            claims = jwt.decode(tokens["accessToken"], options={"verify_signature": False})
-            assert claims["iss"] == stack.url and claims["aud"] == "chat-local"
-            assert claims["exp"] - claims["iat"] == 120
-            # A refresh token cannot open a connection.
+            claims = claims_of(tokens["accessToken"])
+            assert set(claims) == COGNITO_ACCESS_TOKEN_CLAIMS
+            assert claims["sub"] == claims["username"] == tokens["user"]["id"]
+            assert (claims["iss"], claims["client_id"], claims["token_use"]) == (stack.url, "chat-local", "access")
+            assert claims["exp"] - claims["iat"] == 120 and claims["auth_time"] == claims["iat"]
+            identity = verifier(stack.url, await jwks(stack.url)).verify(tokens["accessToken"])
+            assert identity.user_id == tokens["user"]["id"]
+
+    run(scenario())
+
+
+def test_the_id_token_carries_the_name_for_the_client(fakes: FakeFunctions) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            _, tokens = await post_json(f"{stack.url}/auth/token", {"name": "Alice"})
+            claims = claims_of(tokens["idToken"])
+            assert set(claims) == {
+                "sub",
+                "iss",
+                "aud",
+                "token_use",
+                "name",
+                "cognito:username",
+                "iat",
+                "exp",
+                "auth_time",
+            }
+            assert claims["sub"] == claims["cognito:username"] == tokens["user"]["id"]
+            assert (claims["aud"], claims["token_use"], claims["name"]) == ("chat-local", "id", "Alice")
+            verifier(stack.url, await jwks(stack.url)).verify(tokens["idToken"])
+
+    run(scenario())
+
+
+def test_a_refresh_token_cannot_open_a_connection(fakes: FakeFunctions) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            _, tokens = await post_json(f"{stack.url}/auth/token", {"name": "Alice"})
             with pytest.raises(TokenRejected) as refused:
-                verifier(stack.url, keys).verify(tokens["refreshToken"])
+                verifier(stack.url, await jwks(stack.url)).verify(tokens["refreshToken"])
             assert refused.value.status == 403
+
+    run(scenario())
+
+
+def test_the_first_sign_in_of_a_name_runs_the_sign_up_trigger_once_with_a_cognito_event(
+    fakes: FakeFunctions,
+) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            _, alice = await post_json(f"{stack.url}/auth/token", {"name": "Alice"})
+            await post_json(f"{stack.url}/auth/token", {"name": "alice"})
+            await post_json(f"{stack.url}/auth/refresh", {"refreshToken": alice["refreshToken"]})
+            _, bob = await post_json(f"{stack.url}/auth/token", {"name": "Bob"})
+        events = fakes.events_of("sign_up")
+        assert [e["request"]["userAttributes"]["name"] for e in events] == ["Alice", "Bob"]
+        assert events[0] == {
+            "version": "1",
+            "region": "us-east-1",
+            "userPoolId": "us-east-1_local",
+            "userName": alice["user"]["id"],
+            "callerContext": {"awsSdkVersion": "local", "clientId": "chat-local"},
+            "triggerSource": "PostConfirmation_ConfirmSignUp",
+            "request": {
+                "userAttributes": {
+                    "sub": alice["user"]["id"],
+                    "name": "Alice",
+                    "email_verified": "false",
+                    "cognito:user_status": "CONFIRMED",
+                }
+            },
+            "response": {},
+        }
+        assert events[1]["userName"] == bob["user"]["id"]
+
+    run(scenario())
+
+
+def test_two_sign_ins_of_a_new_name_at_once_run_the_trigger_once(fakes: FakeFunctions) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            answers = await asyncio.gather(*(post_json(f"{stack.url}/auth/token", {"name": "Alice"}) for _ in range(5)))
+            assert [status for status, _ in answers] == [200] * 5
+        assert len(fakes.events_of("sign_up")) == 1
+
+    run(scenario())
+
+
+def test_a_failing_sign_up_trigger_fails_the_sign_in_with_500_and_the_next_one_tries_again(
+    fakes: FakeFunctions,
+) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            for _ in range(2):
+                status, error = await post_json(f"{stack.url}/auth/token", {"name": "Unlucky"})
+                assert status == 500 and "accessToken" not in error
+                assert error["error"] == "server_error" and "sign_up" in error["message"]
+        assert len(fakes.events_of("sign_up")) == 2
 
     run(scenario())
 
@@ -79,9 +190,13 @@ def test_a_refresh_token_buys_new_tokens_for_the_same_user(fakes: FakeFunctions)
             status, renewed = await post_json(f"{stack.url}/auth/refresh", {"refreshToken": tokens["refreshToken"]})
             assert status == 200
             assert renewed["user"] == tokens["user"]
+            assert claims_of(renewed["idToken"])["name"] == "Alice"
+            # The time of the sign-in stays, as with Cognito.
+            assert claims_of(renewed["accessToken"])["auth_time"] == claims_of(tokens["accessToken"])["auth_time"]
             verifier(stack.url, await jwks(stack.url)).verify(renewed["accessToken"])
-            status, error = await post_json(f"{stack.url}/auth/refresh", {"refreshToken": tokens["accessToken"]})
-            assert (status, error["error"]) == (400, "invalid_grant")
+            for not_a_refresh_token in (tokens["accessToken"], tokens["idToken"]):
+                status, error = await post_json(f"{stack.url}/auth/refresh", {"refreshToken": not_a_refresh_token})
+                assert (status, error["error"]) == (400, "invalid_grant")
 
     run(scenario())
 
@@ -142,3 +257,25 @@ def test_the_web_client_and_its_settings_are_served(fakes: FakeFunctions) -> Non
             assert (await get(f"{stack.url}/../pyproject.toml"))[0] == 404
 
     run(scenario())
+
+
+def test_the_console_logs_each_http_request_with_the_status_sent(
+    fakes: FakeFunctions, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=FRAMES_LOGGER)
+
+    async def scenario() -> None:
+        async with fake_stack(fakes) as stack:
+            for path, status in (("/", 200), ("/no-such-file.js", 404), ("/config.json", 200)):
+                assert (await get(f"{stack.url}{path}"))[0] == status
+            assert (await post_json(f"{stack.url}/auth/token", {"name": ""}))[0] == 400
+
+    run(scenario())
+    lines = [r.getMessage() for r in caplog.records if r.name == FRAMES_LOGGER]
+    statuses = [(line.split()[2], line.split()[3]) for line in lines if line.startswith("http")]
+    assert statuses == [
+        ("/", "status=200"),
+        ("/no-such-file.js", "status=404"),
+        ("/config.json", "status=200"),
+        ("/auth/token", "status=400"),
+    ]
