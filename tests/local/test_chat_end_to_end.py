@@ -256,11 +256,6 @@ def test_a_refused_frame_sent_after_the_previous_reply_waits_at_most_one_interva
     run(scenario())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain core: $connect (DynamoChatStore.add_connection) overwrites the profile's name with the "
-    "authorizer's userName, which for a Cognito access token is its username, a UUID",
-)
 def test_others_see_the_name_chosen_at_sign_in(chat_stack: StackProcess) -> None:
     async def scenario() -> None:
         (alice, a), (_, b) = await online(chat_stack, "alice", "bob")

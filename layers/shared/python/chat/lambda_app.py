@@ -103,6 +103,7 @@ def handle_sign_up(event: dict[str, Any]) -> dict[str, Any]:
         name = next((attributes[a].strip() for a in SIGN_UP_NAME_ATTRIBUTES if str(attributes.get(a, "")).strip()), "")
         if user_id and name:
             chat_service().register_user(user_id, name)
+            metrics.add_metric(name="UsersRegistered", unit=MetricUnit.Count, value=1)
             logger.append_keys(userId=user_id)
             logger.info("user registered")
     return event
