@@ -60,7 +60,8 @@ def _external_issuer(node: Node) -> ExternalIssuer | None:
         return None
     if not issuer or not audience:
         raise ValueError("context issuer and audience go together: give both, or neither for Cognito")
-    issuer = str(issuer).rstrip("/")
+    # Exactly as given: tokens are checked against it character for character, and Auth0's ends with a slash.
+    issuer = str(issuer)
     if not issuer.startswith("https://"):
         raise ValueError(f"context issuer must be an https URL, not {issuer!r}")
     audiences = tuple(a.strip() for a in str(audience).split(",") if a.strip())
@@ -68,6 +69,6 @@ def _external_issuer(node: Node) -> ExternalIssuer | None:
         issuer=issuer,
         audiences=audiences,
         # Most providers publish their keys here; others (Okta, Google) need `-c jwksUrl=…`.
-        jwks_url=str(node.try_get_context("jwksUrl") or f"{issuer}/.well-known/jwks.json"),
+        jwks_url=str(node.try_get_context("jwksUrl") or f"{issuer.rstrip('/')}/.well-known/jwks.json"),
         client_id=str(node.try_get_context("clientId") or audiences[0]),
     )

@@ -147,7 +147,7 @@ def test_cognito_pool_signs_the_tokens_the_verifier_expects(cognito: Synth) -> N
 def test_an_external_issuer_replaces_cognito(external: Synth) -> None:
     external.template.resource_count_is("AWS::Cognito::UserPool", 0)
     env = _environment(external, "connect")
-    assert env["JWT_ISSUER"] == EXTERNAL_ISSUER["issuer"].rstrip("/")
+    assert env["JWT_ISSUER"] == EXTERNAL_ISSUER["issuer"], "exactly as given: tokens carry it with its slash"
     assert env["JWT_AUDIENCE"] == EXTERNAL_ISSUER["audience"]
     assert env["JWKS_URL"] == "https://login.example.com/.well-known/jwks.json"
     assert {"UserPoolId", "UserPoolClientId"}.isdisjoint(external.template.to_json()["Outputs"])
