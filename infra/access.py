@@ -43,8 +43,9 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
     },
 }
 
-# Functions that post frames to connections (or drop them) through the API Gateway Management API.
-MANAGES_CONNECTIONS: frozenset[str] = frozenset({"connect", "disconnect", "send_message", "typing", "rooms"})
+# Functions that post frames to connections through the API Gateway Management API (POST only: no handler
+# reads a connection or closes one).
+POSTS_TO_CONNECTIONS: frozenset[str] = frozenset({"connect", "disconnect", "send_message", "typing", "rooms"})
 
 assert set(TABLE_ACCESS) == set(FUNCTIONS), "every function needs an entry, even an empty one"
 assert {t for access in TABLE_ACCESS.values() for t in access} <= {spec.name for spec in TABLES}

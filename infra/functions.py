@@ -13,7 +13,7 @@ from constructs import Construct
 from chat.routes import FUNCTIONS, ROUTES
 from chat.settings import Settings
 from chat.tables import TABLES
-from infra.access import MANAGES_CONNECTIONS, TABLE_ACCESS
+from infra.access import POSTS_TO_CONNECTIONS, TABLE_ACCESS
 from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RUNTIME, SIZING
 from infra.layer_build import ROOT, build_layer
 from infra.tables import ChatTables
@@ -30,7 +30,7 @@ class ChatFunctions(Construct):
         *,
         environment: Mapping[str, str],
         tables: ChatTables,
-        connection_arns: list[str],
+        post_to_connections_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         missing = sorted(
@@ -51,11 +51,11 @@ class ChatFunctions(Construct):
             compatible_architectures=[ARCHITECTURE],
         )
         self.by_name: dict[str, aws_lambda.Function] = {
-            name: self._function(name, dict(environment), tables, connection_arns) for name in FUNCTIONS
+            name: self._function(name, dict(environment), tables, post_to_connections_arn) for name in FUNCTIONS
         }
 
     def _function(
-        self, name: str, environment: dict[str, str], tables: ChatTables, connection_arns: list[str]
+        self, name: str, environment: dict[str, str], tables: ChatTables, post_to_connections_arn: str
     ) -> aws_lambda.Function:
         construct_id = "".join(part.capitalize() for part in name.split("_"))
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -95,16 +95,16 @@ class ChatFunctions(Construct):
                 applies_to=["Resource::*"],
             )
         ]
-        if name in MANAGES_CONNECTIONS:
+        if name in POSTS_TO_CONNECTIONS:
             role.add_to_policy(
-                iam.PolicyStatement(actions=["execute-api:ManageConnections"], resources=connection_arns)
+                iam.PolicyStatement(actions=["execute-api:ManageConnections"], resources=[post_to_connections_arn])
             )
             suppressions.append(
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
-                    reason="Connection ids exist only at run time; the wildcard is limited to the "
-                    "@connections resources of this API's one stage.",
-                    applies_to=[RegexAppliesTo(regex=r"/^Resource::arn:.*:execute-api:.*\/@connections\/\*$/g")],
+                    reason="Connection ids exist only at run time; the wildcard is limited to posting to the "
+                    "@connections of this API's one stage.",
+                    applies_to=[RegexAppliesTo(regex=r"/^Resource::arn:.*:execute-api:.*\/POST\/@connections\/\*$/g")],
                 )
             )
         NagSuppressions.add_resource_suppressions(role, suppressions, apply_to_children=True)

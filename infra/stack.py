@@ -40,7 +40,7 @@ class ChatStack(Stack):
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
             },
             tables=tables,
-            connection_arns=endpoint.connection_arns(),
+            post_to_connections_arn=endpoint.post_to_connections_arn(),
         )
         endpoint.add_routes(functions.by_name)
         web.publish({"websocketUrl": endpoint.url, "auth": auth.web_settings()})

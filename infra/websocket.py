@@ -80,17 +80,14 @@ class WebSocketEndpoint(Construct):
         """The Management API endpoint the functions post to (a reference to the stage would be a cycle)."""
         return f"https://{self.api.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE_NAME}"
 
-    def connection_arns(self) -> list[str]:
-        """`execute-api:ManageConnections` resources: post to, read or close the connections of this stage."""
-        stack = Stack.of(self)
-        return [
-            stack.format_arn(
-                service="execute-api",
-                resource=self.api.api_id,
-                resource_name=f"{STAGE_NAME}/{method}/@connections/*",
-            )
-            for method in ("POST", "GET", "DELETE")
-        ]
+    def post_to_connections_arn(self) -> str:
+        """The `execute-api:ManageConnections` resource for posting to this stage's connections, and nothing
+        else: no handler reads a connection (GET) or closes one (DELETE)."""
+        return Stack.of(self).format_arn(
+            service="execute-api",
+            resource=self.api.api_id,
+            resource_name=f"{STAGE_NAME}/POST/@connections/*",
+        )
 
     def add_routes(self, functions: Mapping[str, aws_lambda.IFunction]) -> None:
         authorizer = authorizers.WebSocketLambdaAuthorizer(

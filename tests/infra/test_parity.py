@@ -23,7 +23,7 @@ from stack_synth import Synth
 from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS
 from chat.settings import Settings
 from chat.tables import TABLES
-from infra.access import MANAGES_CONNECTIONS, READ_WRITE, TABLE_ACCESS
+from infra.access import POSTS_TO_CONNECTIONS, READ_WRITE, TABLE_ACCESS
 from infra.constants import HANDLER, PYTHON_VERSION, STAGE_NAME, WHEEL_MACHINE
 from infra.layer_build import REQUIREMENTS, ROOT
 from local.events import ACCOUNT_ID, API_ID, REGION
@@ -92,7 +92,7 @@ def test_each_role_grants_exactly_the_table_actions_of_the_access_table(cognito:
                 assert query is ("dynamodb:Query" in granted), (function, index.name)
 
 
-def test_only_pushing_functions_manage_connections_and_only_on_this_stage(cognito: Synth) -> None:
+def test_only_pushing_functions_may_post_to_connections_and_none_may_read_or_close_one(cognito: Synth) -> None:
     refs, arns = _values(cognito)
     for function in FUNCTIONS:
         statements = _statements(cognito, function)
@@ -100,7 +100,7 @@ def test_only_pushing_functions_manage_connections_and_only_on_this_stage(cognit
             here = allows(
                 statements, "execute-api:ManageConnections", _connection_arn(API_ID, STAGE_NAME, method), refs, arns
             )
-            assert here is (function in MANAGES_CONNECTIONS), (function, method)
+            assert here is (method == "POST" and function in POSTS_TO_CONNECTIONS), (function, method)
         for elsewhere in (_connection_arn(API_ID, "other", "POST"), _connection_arn("otherapi", STAGE_NAME, "POST")):
             assert not allows(statements, "execute-api:ManageConnections", elsewhere, refs, arns), function
 
