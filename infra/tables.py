@@ -36,7 +36,9 @@ class ChatTables(Construct):
                 index_name=index.name,
                 partition_key=_attribute(index.partition_key),
                 sort_key=_attribute(index.sort_key) if index.sort_key else None,
-                projection_type=dynamodb.ProjectionType.ALL,
+                # The same projection as the local stack's tables (chat.tables).
+                projection_type=dynamodb.ProjectionType[str(index.projection["ProjectionType"])],
+                non_key_attributes=list(index.projected) or None,
             )
         return table
 

@@ -12,7 +12,7 @@ from cdk_template import references
 from stack_synth import EXTERNAL_ISSUER, Synth
 
 from chat.routes import AUTHORIZER_FUNCTION, ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER
-from chat.tables import TABLES
+from chat.tables import TABLES, USERS, USERS_BY_NAME_INDEX, create_table_kwargs
 from infra.constants import ARCHITECTURE, HANDLER, RUNTIME, SIZING, STAGE_NAME, THROTTLE_BURST
 from infra.layer_build import ROOT
 from infra.websocket import ONE_WAY_ROUTES
@@ -101,9 +101,21 @@ def test_tables_have_the_keys_indexes_and_ttl_of_their_specs(cognito: Synth) -> 
             assert "TimeToLiveSpecification" not in table
         indexes = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
         assert set(indexes) == {i.name for i in spec.indexes}
+        local = {i["IndexName"]: i for i in create_table_kwargs(spec, "local").get("GlobalSecondaryIndexes", [])}
         for index in spec.indexes:
             index_keys = [index.partition_key, *([index.sort_key] if index.sort_key else [])]
             assert [k["AttributeName"] for k in indexes[index.name]["KeySchema"]] == [k.name for k in index_keys]
+            assert indexes[index.name]["Projection"] == local[index.name]["Projection"], "same index on AWS and locally"
+
+
+def test_the_name_index_holds_only_names_so_that_presence_updates_never_write_to_it(cognito: Synth) -> None:
+    name_only = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["name"]}
+    users = cognito.resources[cognito.logical_id(cognito.stack.tables.by_name["users"])]["Properties"]
+    (by_name,) = [i for i in users["GlobalSecondaryIndexes"] if i["IndexName"] == USERS_BY_NAME_INDEX]
+    (local,) = create_table_kwargs(USERS, "local")["GlobalSecondaryIndexes"]
+
+    assert by_name["Projection"] == name_only
+    assert local["Projection"] == name_only
 
 
 def test_history_survives_stack_deletion_unless_the_deployer_opts_out(cognito: Synth, external: Synth) -> None:

@@ -23,6 +23,16 @@ class Index:
     name: str
     partition_key: Key
     sort_key: Key | None = None
+    # The non-key attributes copied into the index (the index's and the table's keys always are): only what the
+    # queries on it read, so that writing any other attribute of an item costs no index write.
+    projected: tuple[str, ...] = ()
+
+    @property
+    def projection(self) -> dict[str, object]:
+        """The index's `Projection`, as CreateTable and CloudFormation spell it."""
+        if not self.projected:
+            return {"ProjectionType": "KEYS_ONLY"}
+        return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(self.projected)}
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,9 @@ CONNECTIONS = TableSpec("connections", Key("connectionId"), ttl_attribute="ttl")
 USERS = TableSpec(
     "users",
     Key("userId"),
-    indexes=(Index(USERS_BY_NAME_INDEX, Key("directory"), Key("nameKey")),),
+    # The name search reads ids and names only; presence (`connections`, `lastSeen`) comes from the table, so
+    # that connects and disconnects never write to this single-partition index.
+    indexes=(Index(USERS_BY_NAME_INDEX, Key("directory"), Key("nameKey"), projected=("name",)),),
 )
 ROOMS = TableSpec("rooms", Key("roomId"))
 MEMBERSHIPS = TableSpec("memberships", Key("userId"), Key("roomId"))
@@ -71,7 +83,7 @@ def create_table_kwargs(spec: TableSpec, table_name: str) -> dict[str, object]:
             {
                 "IndexName": index.name,
                 "KeySchema": _key_schema(index_keys),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": index.projection,
             }
         )
     kwargs: dict[str, object] = {
