@@ -73,7 +73,7 @@ class ChatAuth(Construct):
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             # Essentials: the tier that includes managed login.
             feature_plan=cognito.FeaturePlan.ESSENTIALS,
-            # Stored messages name their senders by the pool's user ids: keep the users with the history.
+            # The chat's users, kept or deleted with the chat's data (messages name their senders by user id).
             removal_policy=RemovalPolicy.RETAIN if config.retain_history else RemovalPolicy.DESTROY,
         )
         NagSuppressions.add_resource_suppressions(

@@ -13,7 +13,7 @@ class ChatTables(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, retain_history: bool) -> None:
         super().__init__(scope, construct_id)
         self.by_name: dict[str, dynamodb.Table] = {
-            spec.name: self._table(spec, retain=spec.holds_history and retain_history) for spec in TABLES
+            spec.name: self._table(spec, retain=retain_history and not spec.ephemeral) for spec in TABLES
         }
 
     def _table(self, spec: TableSpec, *, retain: bool) -> dynamodb.Table:

@@ -7,12 +7,15 @@ import re
 import runpy
 from typing import Any
 
-from aws_cdk.assertions import Match
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Match, Template
 from cdk_template import references
 from stack_synth import EXTERNAL_ISSUER, Synth
 
 from chat.routes import AUTHORIZER_FUNCTION, ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER
 from chat.tables import TABLES, USERS, USERS_BY_NAME_INDEX, create_table_kwargs
+from infra.auth import ChatAuth
+from infra.config import ChatConfig
 from infra.constants import ARCHITECTURE, HANDLER, RUNTIME, SIZING, STAGE_NAME, THROTTLE_BURST
 from infra.layer_build import ROOT
 from infra.websocket import ONE_WAY_ROUTES
@@ -118,12 +121,30 @@ def test_the_name_index_holds_only_names_so_that_presence_updates_never_write_to
     assert local["Projection"] == name_only
 
 
-def test_history_survives_stack_deletion_unless_the_deployer_opts_out(cognito: Synth, external: Synth) -> None:
+CHAT_DATA = {"users", "rooms", "memberships", "messages", "idempotency"}
+
+
+def test_by_default_stack_deletion_keeps_all_the_chat_data_and_the_users_and_only_them(cognito: Synth) -> None:
+    policies = {
+        spec.name: cognito.resources[cognito.logical_id(cognito.stack.tables.by_name[spec.name])]["DeletionPolicy"]
+        for spec in TABLES
+    }
+    (pool,) = cognito.of_type("AWS::Cognito::UserPool").values()
+
+    assert {name for name, policy in policies.items() if policy == "Retain"} == CHAT_DATA
+    assert {name for name, policy in policies.items() if policy == "Delete"} == {"connections", "rate_limits"}
+    assert pool["DeletionPolicy"] == "Retain"
+
+
+def test_opting_out_of_retention_deletes_every_table_and_the_user_pool(external: Synth) -> None:
     for spec in TABLES:
-        default = cognito.resources[cognito.logical_id(cognito.stack.tables.by_name[spec.name])]
-        opted_out = external.resources[external.logical_id(external.stack.tables.by_name[spec.name])]
-        assert default["DeletionPolicy"] == ("Retain" if spec.holds_history else "Delete"), spec.name
-        assert opted_out["DeletionPolicy"] == "Delete", spec.name
+        table = external.resources[external.logical_id(external.stack.tables.by_name[spec.name])]
+        assert table["DeletionPolicy"] == "Delete", spec.name
+    # The external-issuer variant has no pool: the pool's own choice, on a stack of the auth alone.
+    stack = Stack(App(), "AuthOnly")
+    ChatAuth(stack, "Auth", config=ChatConfig(retain_history=False), site_url="https://chat.example/")
+    (pool,) = Template.from_stack(stack).find_resources("AWS::Cognito::UserPool").values()
+    assert pool["DeletionPolicy"] == "Delete"
 
 
 def test_functions_run_python_on_arm64_with_their_sizing_tracing_and_the_layer(cognito: Synth) -> None:

@@ -42,8 +42,10 @@ class TableSpec:
     sort_key: Key | None = None
     ttl_attribute: str | None = None
     indexes: tuple[Index, ...] = field(default_factory=tuple)
-    # Chat history and its idempotency keys outlive a stack deletion unless the deployer says otherwise.
-    holds_history: bool = False
+    # Items that mean nothing once the stack is gone (live connections, flood-control buckets): deleted with
+    # it. Every other table is the chat's data, kept together when the stack is deleted (retainHistory): history
+    # nobody can read again (no memberships, no names) is no history.
+    ephemeral: bool = False
 
     @property
     def env_var(self) -> str:
@@ -54,7 +56,7 @@ USERS_BY_NAME_INDEX = "byName"
 # Every user item carries this constant so that one Query on `byName` lists users by name prefix (no Scan).
 USER_DIRECTORY_PARTITION = "users"
 
-CONNECTIONS = TableSpec("connections", Key("connectionId"), ttl_attribute="ttl")
+CONNECTIONS = TableSpec("connections", Key("connectionId"), ttl_attribute="ttl", ephemeral=True)
 USERS = TableSpec(
     "users",
     Key("userId"),
@@ -64,9 +66,9 @@ USERS = TableSpec(
 )
 ROOMS = TableSpec("rooms", Key("roomId"))
 MEMBERSHIPS = TableSpec("memberships", Key("userId"), Key("roomId"))
-MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"), holds_history=True)
-IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("clientMsgId"), holds_history=True)
-RATE_LIMITS = TableSpec("rate_limits", Key("bucket"), ttl_attribute="ttl")
+MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"))
+IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("clientMsgId"))
+RATE_LIMITS = TableSpec("rate_limits", Key("bucket"), ttl_attribute="ttl", ephemeral=True)
 
 TABLES: tuple[TableSpec, ...] = (CONNECTIONS, USERS, ROOMS, MEMBERSHIPS, MESSAGES, IDEMPOTENCY, RATE_LIMITS)
 
