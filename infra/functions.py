@@ -10,8 +10,8 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
-from chat.routes import FUNCTIONS, ROUTES
-from chat.settings import Settings
+from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS, ROUTES
+from chat.settings import TOKEN_VARIABLES, Settings
 from chat.tables import TABLES
 from infra.access import POSTS_TO_CONNECTIONS, TABLE_ACCESS
 from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RUNTIME, SIZING
@@ -29,15 +29,17 @@ class ChatFunctions(Construct):
         construct_id: str,
         *,
         environment: Mapping[str, str],
+        token_settings: Mapping[str, str],
         tables: ChatTables,
         post_to_connections_arn: str,
     ) -> None:
+        """`environment` goes to every function, `token_settings` (TOKEN_VARIABLES) to the authorizer alone."""
         super().__init__(scope, construct_id)
         missing = sorted(
             v for v, required in Settings.environment_variables().items() if required and v not in environment
         )
-        if missing:
-            raise ValueError(f"the functions' environment lacks required settings: {missing}")
+        if missing or set(token_settings) != set(TOKEN_VARIABLES):
+            raise ValueError(f"the functions' environment lacks settings: {missing}, or {list(TOKEN_VARIABLES)}")
         layer_dir, layer_hash = build_layer()
         self.layer = aws_lambda.LayerVersion(
             self,
@@ -51,7 +53,13 @@ class ChatFunctions(Construct):
             compatible_architectures=[ARCHITECTURE],
         )
         self.by_name: dict[str, aws_lambda.Function] = {
-            name: self._function(name, dict(environment), tables, post_to_connections_arn) for name in FUNCTIONS
+            name: self._function(
+                name,
+                {**environment, **(token_settings if name == AUTHORIZER_FUNCTION else {})},
+                tables,
+                post_to_connections_arn,
+            )
+            for name in FUNCTIONS
         }
 
     def _function(

@@ -32,12 +32,14 @@ class ChatStack(Stack):
             environment={
                 **tables.environment(),
                 "CONNECTIONS_ENDPOINT_URL": endpoint.callback_url,
-                "JWT_ISSUER": auth.issuer,
-                "JWT_AUDIENCE": ",".join(auth.audiences),
-                "JWKS_URL": auth.jwks_url,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
+            },
+            token_settings={
+                "JWT_ISSUER": auth.issuer,
+                "JWT_AUDIENCE": ",".join(auth.audiences),
+                "JWKS_URL": auth.jwks_url,
             },
             tables=tables,
             post_to_connections_arn=endpoint.post_to_connections_arn(),

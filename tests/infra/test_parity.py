@@ -21,7 +21,7 @@ from parity_scenario import ENDPOINT, TABLE_NAMES
 from stack_synth import Synth
 
 from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS
-from chat.settings import Settings
+from chat.settings import TOKEN_VARIABLES, Settings
 from chat.tables import TABLES
 from infra.access import POSTS_TO_CONNECTIONS, READ_WRITE, TABLE_ACCESS
 from infra.constants import HANDLER, PYTHON_VERSION, STAGE_NAME, WHEEL_MACHINE
@@ -185,14 +185,20 @@ def test_handlers_post_to_the_endpoint_the_stack_configures(recorded: dict[str, 
 # ------------------------------------------------------------------------------------------------- settings
 
 
-def test_every_function_gets_every_required_setting_and_the_same_environment(cognito: Synth) -> None:
+def test_every_function_gets_every_required_setting_and_only_the_authorizer_the_token_settings(
+    cognito: Synth,
+) -> None:
     refs, arns = _values(cognito)
-    environments = [
-        cognito.resources[cognito.logical_id(fn)]["Properties"]["Environment"]["Variables"]
-        for fn in cognito.stack.functions.by_name.values()
-    ]
-    assert all(env == environments[0] for env in environments)
-    environment = {name: resolve(value, refs, arns) for name, value in environments[0].items()}
+    environments = {
+        name: cognito.resources[cognito.logical_id(fn)]["Properties"]["Environment"]["Variables"]
+        for name, fn in cognito.stack.functions.by_name.items()
+    }
+    authorizer = environments.pop(AUTHORIZER_FUNCTION)
+    shared = next(iter(environments.values()))
+    assert all(env == shared for env in environments.values()), "the same environment for all but the authorizer"
+    assert set(TOKEN_VARIABLES).isdisjoint(shared), "token settings go to the authorizer alone"
+    assert authorizer == {**shared, **{name: authorizer[name] for name in TOKEN_VARIABLES}}
+    environment = {name: resolve(value, refs, arns) for name, value in shared.items()}
     required = {name for name, is_required in Settings.environment_variables().items() if is_required}
     assert required <= set(environment)
     assert set(environment) <= set(Settings.environment_variables()) | {

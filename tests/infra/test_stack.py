@@ -171,7 +171,7 @@ def test_cognito_pool_signs_the_tokens_the_verifier_expects(cognito: Synth) -> N
     assert distribution_id in references(client["CallbackURLs"])
     cognito.template.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
     cognito.template.has_resource_properties("AWS::Cognito::ManagedLoginBranding", {"UseCognitoProvidedValues": True})
-    env = _environment(cognito, "connect")
+    env = _environment(cognito, AUTHORIZER_FUNCTION)
     assert pool_id in references(env["JWT_ISSUER"]) and "cognito-idp." in json.dumps(env["JWT_ISSUER"])
     assert json.dumps(env["JWKS_URL"]).endswith('/.well-known/jwks.json"]]}')
     assert env["JWT_AUDIENCE"] == {"Ref": client_id}
@@ -179,7 +179,7 @@ def test_cognito_pool_signs_the_tokens_the_verifier_expects(cognito: Synth) -> N
 
 def test_an_external_issuer_replaces_cognito(external: Synth) -> None:
     external.template.resource_count_is("AWS::Cognito::UserPool", 0)
-    env = _environment(external, "connect")
+    env = _environment(external, AUTHORIZER_FUNCTION)
     assert env["JWT_ISSUER"] == EXTERNAL_ISSUER["issuer"], "exactly as given: tokens carry it with its slash"
     assert env["JWT_AUDIENCE"] == EXTERNAL_ISSUER["audience"]
     assert env["JWKS_URL"] == "https://login.example.com/.well-known/jwks.json"
