@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import AssetHashType, RemovalPolicy, aws_lambda
 from aws_cdk import aws_iam as iam
@@ -10,7 +10,7 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
-from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS, ROUTES
+from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, Settings
 from chat.tables import TABLES
 from infra.access import POSTS_TO_CONNECTIONS, TABLE_ACCESS
@@ -19,6 +19,8 @@ from infra.layer_build import ROOT, build_layer
 from infra.tables import ChatTables
 
 FUNCTIONS_DIR = ROOT / "functions"
+# What invokes the functions that serve no route.
+NOT_ROUTES = {AUTHORIZER_FUNCTION: "$connect authorizer", SIGN_UP_FUNCTION: "Cognito post-confirmation trigger"}
 SPECS = {spec.name: spec for spec in TABLES}
 
 
@@ -28,12 +30,14 @@ class ChatFunctions(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        names: Sequence[str],
         environment: Mapping[str, str],
         token_settings: Mapping[str, str],
         tables: ChatTables,
         post_to_connections_arn: str,
     ) -> None:
-        """`environment` goes to every function, `token_settings` (TOKEN_VARIABLES) to the authorizer alone."""
+        """The functions `names` (of FUNCTIONS). `environment` goes to each, `token_settings` (TOKEN_VARIABLES) to
+        the authorizer alone."""
         super().__init__(scope, construct_id)
         missing = sorted(
             v for v, required in Settings.environment_variables().items() if required and v not in environment
@@ -59,7 +63,7 @@ class ChatFunctions(Construct):
                 tables,
                 post_to_connections_arn,
             )
-            for name in FUNCTIONS
+            for name in names
         }
 
     def _function(
@@ -71,7 +75,7 @@ class ChatFunctions(Construct):
             self, f"{construct_id}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
         )
         log_group.grant_write(role)
-        routes = sorted(route for route, function in ROUTES.items() if function == name) or ["$connect authorizer"]
+        routes = sorted(route for route, function in ROUTES.items() if function == name) or [NOT_ROUTES[name]]
         sizing = SIZING[name]
         function = aws_lambda.Function(
             self,

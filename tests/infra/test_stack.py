@@ -12,7 +12,14 @@ from aws_cdk.assertions import Match, Template
 from cdk_template import references
 from stack_synth import EXTERNAL_ISSUER, Synth
 
-from chat.routes import AUTHORIZER_FUNCTION, ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER
+from chat.routes import (
+    AUTHORIZER_FUNCTION,
+    FUNCTIONS,
+    ROUTE_SELECTION_EXPRESSION,
+    ROUTES,
+    SIGN_UP_FUNCTION,
+    TOKEN_QUERY_PARAMETER,
+)
 from chat.tables import TABLES, USERS, USERS_BY_NAME_INDEX, create_table_kwargs
 from infra.auth import ChatAuth
 from infra.config import ChatConfig
@@ -175,6 +182,40 @@ def test_cognito_pool_signs_the_tokens_the_verifier_expects(cognito: Synth) -> N
     assert pool_id in references(env["JWT_ISSUER"]) and "cognito-idp." in json.dumps(env["JWT_ISSUER"])
     assert json.dumps(env["JWKS_URL"]).endswith('/.well-known/jwks.json"]]}')
     assert env["JWT_AUDIENCE"] == {"Ref": client_id}
+
+
+def test_the_pool_runs_the_sign_up_function_when_a_user_confirms_their_sign_up(cognito: Synth) -> None:
+    pool_id = cognito.logical_id(cognito.stack.auth.user_pool)
+    sign_up_id = _function_ids(cognito)[SIGN_UP_FUNCTION]
+    pool = cognito.resources[pool_id]["Properties"]
+
+    assert pool["LambdaConfig"] == {"PostConfirmation": {"Fn::GetAtt": [sign_up_id, "Arn"]}}
+    cognito.template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [sign_up_id, "Arn"]},
+            "Principal": "cognito-idp.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [pool_id, "Arn"]},
+        },
+    )
+    # The pool names the function: the function naming the pool back would be a dependency cycle.
+    assert pool_id not in references(cognito.resources[sign_up_id])
+
+
+def test_sign_up_asks_for_the_name_the_chat_shows_and_lets_the_user_change_it(cognito: Synth) -> None:
+    (pool,) = cognito.of_type("AWS::Cognito::UserPool").values()
+    schema = {attribute["Name"]: attribute for attribute in pool["Properties"]["Schema"]}
+
+    assert schema["name"]["Required"] is True and schema["name"]["Mutable"] is True
+
+
+def test_an_external_issuer_has_no_sign_up_function(external: Synth) -> None:
+    assert set(external.stack.functions.by_name) == set(FUNCTIONS) - {SIGN_UP_FUNCTION}
+    layer_id = external.logical_id(external.stack.functions.layer)
+    functions = external.of_type("AWS::Lambda::Function").values()
+    chat_functions = [f for f in functions if f["Properties"].get("Layers") == [{"Ref": layer_id}]]
+    assert len(chat_functions) == len(FUNCTIONS) - 1
 
 
 def test_an_external_issuer_replaces_cognito(external: Synth) -> None:
