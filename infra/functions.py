@@ -12,7 +12,6 @@ from constructs import Construct
 
 from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, Settings
-from chat.tables import TABLES
 from infra.access import POSTS_TO_CONNECTIONS, TABLE_ACCESS
 from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RUNTIME, SIZING
 from infra.layer_build import ROOT, build_layer
@@ -21,7 +20,6 @@ from infra.tables import ChatTables
 FUNCTIONS_DIR = ROOT / "functions"
 # What invokes the functions that serve no route.
 NOT_ROUTES = {AUTHORIZER_FUNCTION: "$connect authorizer", SIGN_UP_FUNCTION: "Cognito post-confirmation trigger"}
-SPECS = {spec.name: spec for spec in TABLES}
 
 
 class ChatFunctions(Construct):
@@ -94,12 +92,11 @@ class ChatFunctions(Construct):
             log_group=log_group,
             tracing=aws_lambda.Tracing.ACTIVE,
         )
-        for table_name, actions in TABLE_ACCESS[name].items():
-            table = tables.by_name[table_name]
-            role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=[table.table_arn]))
-            if "dynamodb:Query" in actions and SPECS[table_name].indexes:
-                index_arns = [f"{table.table_arn}/index/{index.name}" for index in SPECS[table_name].indexes]
-                role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=index_arns))
+        for resource, actions in TABLE_ACCESS[name].items():
+            # "table" or "table/index/name": an index's ARN is its table's plus "/index/name".
+            table_name, _, index_path = resource.partition("/")
+            arn = tables.by_name[table_name].table_arn + (f"/{index_path}" if index_path else "")
+            role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=[arn]))
         suppressions = [
             NagPackSuppression(
                 id="AwsSolutions-IAM5",
