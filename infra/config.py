@@ -27,6 +27,8 @@ class ChatConfig:
     external_issuer: ExternalIssuer | None = None
     # Cognito's managed login lives at https://{prefix}.auth.{region}.amazoncognito.com; unique per region.
     auth_domain_prefix: str | None = None
+    # Off by default: reserving concurrency fails the deployment on an account with a low concurrency quota.
+    reserve_concurrency: bool = False
 
     @classmethod
     def from_context(cls, node: Node) -> ChatConfig:
@@ -38,6 +40,7 @@ class ChatConfig:
             log_level=log_level,
             external_issuer=_external_issuer(node),
             auth_domain_prefix=node.try_get_context("authDomainPrefix"),
+            reserve_concurrency=_flag(node.try_get_context("reservedConcurrency"), default=False),
         )
 
 

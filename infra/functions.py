@@ -13,7 +13,7 @@ from constructs import Construct
 from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, Settings
 from infra.access import POSTS_TO_CONNECTIONS, TABLE_ACCESS
-from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RUNTIME, SIZING
+from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RESERVED_CONCURRENCY, RUNTIME, SIZING
 from infra.layer_build import ROOT, build_layer
 from infra.tables import ChatTables
 
@@ -33,15 +33,17 @@ class ChatFunctions(Construct):
         token_settings: Mapping[str, str],
         tables: ChatTables,
         post_to_connections_arn: str,
+        reserve_concurrency: bool,
     ) -> None:
         """The functions `names` (of FUNCTIONS). `environment` goes to each, `token_settings` (TOKEN_VARIABLES) to
-        the authorizer alone."""
+        the authorizer alone; `reserve_concurrency` sets aside RESERVED_CONCURRENCY for each."""
         super().__init__(scope, construct_id)
         missing = sorted(
             v for v, required in Settings.environment_variables().items() if required and v not in environment
         )
         if missing or set(token_settings) != set(TOKEN_VARIABLES):
             raise ValueError(f"the functions' environment lacks settings: {missing}, or {list(TOKEN_VARIABLES)}")
+        self._reserve_concurrency = reserve_concurrency
         layer_dir, layer_hash = build_layer()
         self.layer = aws_lambda.LayerVersion(
             self,
@@ -91,6 +93,7 @@ class ChatFunctions(Construct):
             role=role,
             log_group=log_group,
             tracing=aws_lambda.Tracing.ACTIVE,
+            reserved_concurrent_executions=RESERVED_CONCURRENCY.get(name) if self._reserve_concurrency else None,
         )
         for resource, actions in TABLE_ACCESS[name].items():
             # "table" or "table/index/name": an index's ARN is its table's plus "/index/name".

@@ -47,6 +47,7 @@ class ChatStack(Stack):
             },
             tables=tables,
             post_to_connections_arn=endpoint.post_to_connections_arn(),
+            reserve_concurrency=config.reserve_concurrency,
         )
         endpoint.add_routes(functions.by_name)
         if SIGN_UP_FUNCTION in functions.by_name:

@@ -23,7 +23,15 @@ from chat.routes import (
 from chat.tables import TABLES, USERS, USERS_BY_NAME_INDEX, create_table_kwargs
 from infra.auth import ChatAuth
 from infra.config import ChatConfig
-from infra.constants import ARCHITECTURE, HANDLER, RUNTIME, SIZING, STAGE_NAME, THROTTLE_BURST
+from infra.constants import (
+    ARCHITECTURE,
+    HANDLER,
+    RESERVED_CONCURRENCY,
+    RUNTIME,
+    SIZING,
+    STAGE_NAME,
+    STAGE_THROTTLE,
+)
 from infra.layer_build import ROOT
 from infra.websocket import ONE_WAY_ROUTES
 
@@ -81,7 +89,8 @@ def test_stage_is_throttled_and_logs_json_that_never_holds_the_token(cognito: Sy
     props = stage["Properties"]
     assert props["StageName"] == STAGE_NAME and props["AutoDeploy"] is True
     settings = props["DefaultRouteSettings"]
-    assert settings["ThrottlingBurstLimit"] == THROTTLE_BURST and settings["ThrottlingRateLimit"] > 0
+    assert settings["ThrottlingBurstLimit"] == STAGE_THROTTLE.burst
+    assert settings["ThrottlingRateLimit"] == STAGE_THROTTLE.rate_per_second
     assert not settings.get("DataTraceEnabled"), "data traces log whole requests"
     log_format = props["AccessLogSettings"]["Format"]
     fields = json.loads(log_format)
@@ -91,6 +100,32 @@ def test_stage_is_throttled_and_logs_json_that_never_holds_the_token(cognito: Sy
     # WebSocket stages log through the account's API Gateway role: the stage must come after it.
     (account_id,) = cognito.of_type("AWS::ApiGateway::Account")
     assert account_id in stage["DependsOn"]
+
+
+def test_routes_a_flood_repeats_get_smaller_buckets_than_the_routes_that_keep_everyone_connected(
+    cognito: Synth,
+) -> None:
+    (stage,) = cognito.of_type("AWS::ApiGatewayV2::Stage").values()
+    default = stage["Properties"]["DefaultRouteSettings"]
+    per_route = stage["Properties"]["RouteSettings"]
+    route_ids = {r["Properties"]["RouteKey"]: k for k, r in cognito.of_type("AWS::ApiGatewayV2::Route").items()}
+
+    assert {"sendMessage", "typing", "history", "$default"} <= set(per_route) <= set(ROUTES)
+    assert {"$connect", "$disconnect", "ping"}.isdisjoint(per_route), "liveness keeps the stage default"
+    for route_key, settings in per_route.items():
+        assert settings["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route_key
+        assert settings["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"], route_key
+        # API Gateway refuses settings for a route that does not exist yet.
+        assert route_ids[route_key] in stage["DependsOn"], route_key
+
+
+def test_concurrency_is_reserved_per_function_only_when_the_deployer_asks(cognito: Synth, external: Synth) -> None:
+    for name, function_id in _function_ids(cognito).items():
+        assert "ReservedConcurrentExecutions" not in cognito.resources[function_id]["Properties"], name
+    for name, function_id in _function_ids(external).items():
+        reserved = external.resources[function_id]["Properties"].get("ReservedConcurrentExecutions")
+        assert reserved == RESERVED_CONCURRENCY.get(name), name
+    assert set(RESERVED_CONCURRENCY) == set(FUNCTIONS) - {SIGN_UP_FUNCTION}
 
 
 def test_tables_have_the_keys_indexes_and_ttl_of_their_specs(cognito: Synth) -> None:
