@@ -41,8 +41,10 @@ class ChatFunctions(Construct):
         missing = sorted(
             v for v, required in Settings.environment_variables().items() if required and v not in environment
         )
-        if missing or set(token_settings) != set(TOKEN_VARIABLES):
-            raise ValueError(f"the functions' environment lacks settings: {missing}, or {list(TOKEN_VARIABLES)}")
+        if missing:
+            raise ValueError(f"the functions' environment lacks required settings: {missing}")
+        if set(token_settings) != set(TOKEN_VARIABLES):
+            raise ValueError(f"the authorizer's token settings are {list(TOKEN_VARIABLES)}, not {list(token_settings)}")
         self._reserve_concurrency = reserve_concurrency
         layer_dir, layer_hash = build_layer()
         self.layer = aws_lambda.LayerVersion(
