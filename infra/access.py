@@ -1,50 +1,86 @@
-"""Least privilege, as data: which tables each function reads or writes, and who pushes to connections.
+"""Least privilege, as data: the exact DynamoDB actions each function calls on each table or index, and which
+functions post to connections.
 
-The functions construct turns this into IAM policies; tests/infra/test_parity.py checks it against the AWS
-calls each handler makes under moto. A transaction needs the per-item actions on every table it touches.
+The functions construct turns this into IAM policies. tests/infra/test_parity.py runs every handler under moto
+through every path (parity_scenario.py) and checks both ways: every call is granted, and every grant is called.
+A transaction needs the per-item action (PutItem, UpdateItem, DeleteItem, ConditionCheckItem) on each table it
+touches; BatchGetItem is an action of its own, and a Query on an index needs it on the index's ARN, not the
+table's.
 """
 
 from __future__ import annotations
 
 from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS, SIGN_UP_FUNCTION
-from chat.tables import TABLES
+from chat.tables import TABLES, USERS_BY_NAME_INDEX
 
 Actions = tuple[str, ...]
 
-READ: Actions = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
-READ_WRITE: Actions = (*READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-R, RW = READ, READ_WRITE
+GET, BATCH_GET, QUERY = "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"
+PUT, UPDATE, DELETE = "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
 
-# Removing a connection found gone (410) during a fan-out writes `connections` and `users`; every frame
-# route counts the frame in `rate_limits`.
+
+def index(table: str, index_name: str) -> str:
+    """An index as a resource of TABLE_ACCESS (its ARN is the table's plus `/index/{name}`)."""
+    return f"{table}/index/{index_name}"
+
+
+USERS_BY_NAME = index("users", USERS_BY_NAME_INDEX)
+
+# Every function that pushes also forgets the connections found gone (410): DELETE on `connections`, UPDATE on
+# `users`. Every frame route but `ping` counts the frame in `rate_limits`: UPDATE, and GET when a failed condition
+# comes back without the bucket (it expired between the two writes).
 TABLE_ACCESS: dict[str, dict[str, Actions]] = {
     # Verifies the token against the issuer's JWKS over HTTPS: no AWS rights.
     AUTHORIZER_FUNCTION: {},
     # Cognito's post-confirmation trigger: the profile with the name chosen at sign-up.
-    SIGN_UP_FUNCTION: {"users": RW},
-    "connect": {"connections": RW, "users": RW, "memberships": R, "rooms": R},
-    "disconnect": {"connections": RW, "users": RW, "memberships": R, "rooms": R},
-    "send_message": {
-        "rooms": RW,  # lastSeq moves in the message's transaction
-        "messages": RW,
-        "idempotency": RW,
-        "users": RW,
-        "connections": RW,
-        "rate_limits": RW,
+    SIGN_UP_FUNCTION: {"users": (UPDATE,)},
+    "connect": {
+        "connections": (PUT, DELETE),  # the new connection
+        "users": (UPDATE, BATCH_GET),  # the user's live connections; the contacts', for presence
+        "memberships": (QUERY,),  # the user's rooms, whose members are the contacts
+        "rooms": (BATCH_GET,),
     },
-    "typing": {"rooms": R, "users": RW, "connections": RW, "rate_limits": RW},
-    "history": {"rooms": R, "messages": R, "rate_limits": RW},
+    "disconnect": {
+        "connections": (DELETE,),
+        "users": (UPDATE, BATCH_GET),
+        "memberships": (QUERY,),
+        "rooms": (BATCH_GET,),
+    },
+    "send_message": {
+        "rate_limits": (UPDATE, GET),
+        "rooms": (GET, UPDATE),  # membership and lastSeq; the message's transaction moves lastSeq
+        "messages": (PUT, GET),  # GET: the message stored before under a retried clientMsgId
+        "idempotency": (PUT, GET),  # GET: when the failed transaction did not return the taken key
+        "users": (BATCH_GET, UPDATE),  # the members' live connections
+        "connections": (DELETE,),
+    },
+    "typing": {
+        "rate_limits": (UPDATE, GET),
+        "rooms": (GET,),
+        "users": (BATCH_GET, UPDATE),
+        "connections": (DELETE,),
+    },
+    "history": {
+        "rate_limits": (UPDATE, GET),
+        "rooms": (GET,),
+        "messages": (QUERY,),
+    },
     "rooms": {
-        "rooms": RW,
-        "memberships": RW,
-        "users": RW,
-        "connections": RW,
-        "rate_limits": RW,
+        "rate_limits": (UPDATE, GET),
+        "rooms": (GET, PUT, UPDATE, BATCH_GET),  # a room; created, joined or left in a transaction; listRooms
+        "memberships": (UPDATE, DELETE, QUERY),  # joined or left in the room's transaction; listRooms
+        "users": (BATCH_GET, UPDATE),  # newcomers exist, presence, fan-out
+        USERS_BY_NAME: (QUERY,),  # listUsers
+        "connections": (DELETE,),
     },
 }
 
-# Functions that post frames to connections (or drop them) through the API Gateway Management API.
-MANAGES_CONNECTIONS: frozenset[str] = frozenset({"connect", "disconnect", "send_message", "typing", "rooms"})
+# Functions that post frames to connections through the API Gateway Management API (POST only: no handler
+# reads a connection or closes one).
+POSTS_TO_CONNECTIONS: frozenset[str] = frozenset({"connect", "disconnect", "send_message", "typing", "rooms"})
 
 assert set(TABLE_ACCESS) == set(FUNCTIONS), "every function needs an entry, even an empty one"
-assert {t for access in TABLE_ACCESS.values() for t in access} <= {spec.name for spec in TABLES}
+assert {resource for access in TABLE_ACCESS.values() for resource in access} <= {
+    *(spec.name for spec in TABLES),
+    *(index(spec.name, i.name) for spec in TABLES for i in spec.indexes),
+}, "a resource is a table of chat.tables, or one of its indexes"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, aws_lambda
 from aws_cdk import aws_cognito as cognito
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
@@ -47,6 +47,13 @@ class ChatAuth(Construct):
             return [f"{parts.scheme}://{parts.netloc}"]
         return [f"https://*.auth.{Aws.REGION}.amazoncognito.com"]
 
+    def add_sign_up_trigger(self, function: aws_lambda.IFunction) -> None:
+        """Run `function` when a user confirms their sign-up (Cognito only). The pool names the function, so
+        the function's configuration must not name the pool: that would be a dependency cycle."""
+        if self.user_pool is None:
+            raise ValueError("an external issuer has no sign-up trigger")
+        self.user_pool.add_trigger(cognito.UserPoolOperation.POST_CONFIRMATION, function)
+
     def web_settings(self) -> dict[str, Any]:
         """The `auth` part of the web client's config.json."""
         return {**self._web, "issuer": self.issuer, "scopes": list(SCOPES), "redirectUri": self._site_url}
@@ -58,8 +65,11 @@ class ChatAuth(Construct):
             self_sign_up_enabled=True,
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            # Managed login's sign-up page asks for every required attribute: the name becomes the chat profile
+            # (the sign-up trigger stores it; access tokens carry no name).
             standard_attributes=cognito.StandardAttributes(
-                preferred_username=cognito.StandardAttribute(required=False, mutable=True)
+                fullname=cognito.StandardAttribute(required=True, mutable=True),
+                preferred_username=cognito.StandardAttribute(required=False, mutable=True),
             ),
             password_policy=cognito.PasswordPolicy(
                 min_length=12,
@@ -73,7 +83,7 @@ class ChatAuth(Construct):
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             # Essentials: the tier that includes managed login.
             feature_plan=cognito.FeaturePlan.ESSENTIALS,
-            # Stored messages name their senders by the pool's user ids: keep the users with the history.
+            # The chat's users, kept or deleted with the chat's data (messages name their senders by user id).
             removal_policy=RemovalPolicy.RETAIN if config.retain_history else RemovalPolicy.DESTROY,
         )
         NagSuppressions.add_resource_suppressions(

@@ -27,6 +27,8 @@ class ChatConfig:
     external_issuer: ExternalIssuer | None = None
     # Cognito's managed login lives at https://{prefix}.auth.{region}.amazoncognito.com; unique per region.
     auth_domain_prefix: str | None = None
+    # Off by default: reserving concurrency fails the deployment on an account with a low concurrency quota.
+    reserve_concurrency: bool = False
 
     @classmethod
     def from_context(cls, node: Node) -> ChatConfig:
@@ -38,6 +40,7 @@ class ChatConfig:
             log_level=log_level,
             external_issuer=_external_issuer(node),
             auth_domain_prefix=node.try_get_context("authDomainPrefix"),
+            reserve_concurrency=_flag(node.try_get_context("reservedConcurrency"), default=False),
         )
 
 
@@ -60,7 +63,8 @@ def _external_issuer(node: Node) -> ExternalIssuer | None:
         return None
     if not issuer or not audience:
         raise ValueError("context issuer and audience go together: give both, or neither for Cognito")
-    issuer = str(issuer).rstrip("/")
+    # Exactly as given: tokens are checked against it character for character, and Auth0's ends with a slash.
+    issuer = str(issuer)
     if not issuer.startswith("https://"):
         raise ValueError(f"context issuer must be an https URL, not {issuer!r}")
     audiences = tuple(a.strip() for a in str(audience).split(",") if a.strip())
@@ -68,6 +72,6 @@ def _external_issuer(node: Node) -> ExternalIssuer | None:
         issuer=issuer,
         audiences=audiences,
         # Most providers publish their keys here; others (Okta, Google) need `-c jwksUrl=…`.
-        jwks_url=str(node.try_get_context("jwksUrl") or f"{issuer}/.well-known/jwks.json"),
+        jwks_url=str(node.try_get_context("jwksUrl") or f"{issuer.rstrip('/')}/.well-known/jwks.json"),
         client_id=str(node.try_get_context("clientId") or audiences[0]),
     )

@@ -20,10 +20,40 @@ WHEEL_MACHINE = "aarch64"
 
 HANDLER = "handler.lambda_handler"
 STAGE_NAME = "live"
-# Per-stage limits for all routes together; each user is also limited by the service's own rate limit.
-THROTTLE_RATE_PER_SECOND = 500
-THROTTLE_BURST = 1000
 LOG_RETENTION = aws_logs.RetentionDays.ONE_MONTH
+
+
+@dataclass(frozen=True)
+class Throttle:
+    rate_per_second: int
+    burst: int
+
+
+# API Gateway gives every route of the stage a token bucket of its own (the stage default unless the route has
+# its own), and all of them draw on the account's budget (10,000 requests per second per Region, across every
+# API), the account's Lambda concurrency and DynamoDB. A flooding client is refused by the chat's own per-user
+# limit (chat.flood), but each refused frame still costs an invocation and a write: the frames that are cheap to
+# repeat get smaller buckets than the stage default, so that a flood of them (from one user or many) cannot take
+# what `$connect`, `$disconnect` and `ping` (the stage default) need to keep everyone connected.
+STAGE_THROTTLE = Throttle(rate_per_second=500, burst=1000)  # $connect: the account's 500 new connections a second
+ROUTE_THROTTLES: dict[str, Throttle] = {
+    "sendMessage": Throttle(200, 400),
+    # Best-effort and pushed to every member online: the cheapest frame to flood with.
+    "typing": Throttle(100, 200),
+    # Catch-up after a reconnect: one or a few pages per client.
+    "history": Throttle(100, 200),
+    # Once per (re)connect and client.
+    "listRooms": Throttle(50, 100),
+    "presence": Throttle(50, 100),
+    # Rare actions, each a transaction or a Query on the single-partition name index.
+    "createRoom": Throttle(20, 40),
+    "openDirect": Throttle(20, 40),
+    "addMembers": Throttle(20, 40),
+    "leaveRoom": Throttle(20, 40),
+    "listUsers": Throttle(20, 40),
+    # Unknown actions, only ever answered `bad_request`.
+    "$default": Throttle(10, 20),
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +61,22 @@ class Sizing:
     memory_mb: int
     timeout: Duration
 
+
+# Opt-in (`-c reservedConcurrency=true`): Lambda concurrency set aside for each function, which is also its
+# ceiling, so that a flood on one route (or a slow DynamoDB stretching every invocation) cannot take the
+# account's concurrency from the others. About the route's requests per second times its duration, with room
+# for cold starts. Lambda keeps 100 unreserved: the account needs a concurrency quota of at least
+# sum(RESERVED_CONCURRENCY) + 100 (new accounts may have only 10; the deployment fails below it).
+# `sign_up` runs at Cognito's sign-up pace and stays in the unreserved pool.
+RESERVED_CONCURRENCY: dict[str, int] = {
+    "authorizer": 50,  # 500 new connections a second at about 0.1 s
+    "connect": 50,
+    "disconnect": 50,
+    "send_message": 100,  # 200 a second at up to 0.5 s with its fan-out
+    "typing": 10,
+    "history": 20,
+    "rooms": 50,  # ping keeps connections alive
+}
 
 # Lambda CPU grows with memory: 512 MB keeps the cold start (pydantic, PyJWT, Powertools) near 1 s.
 # API Gateway stops waiting for an integration after 29 s, so no route needs a longer timeout.

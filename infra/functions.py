@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import AssetHashType, RemovalPolicy, aws_lambda
 from aws_cdk import aws_iam as iam
@@ -10,16 +10,16 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
-from chat.routes import FUNCTIONS, ROUTES
-from chat.settings import Settings
-from chat.tables import TABLES
-from infra.access import MANAGES_CONNECTIONS, TABLE_ACCESS
-from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RUNTIME, SIZING
+from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION
+from chat.settings import TOKEN_VARIABLES, Settings
+from infra.access import POSTS_TO_CONNECTIONS, TABLE_ACCESS
+from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RESERVED_CONCURRENCY, RUNTIME, SIZING
 from infra.layer_build import ROOT, build_layer
 from infra.tables import ChatTables
 
 FUNCTIONS_DIR = ROOT / "functions"
-SPECS = {spec.name: spec for spec in TABLES}
+# What invokes the functions that serve no route.
+NOT_ROUTES = {AUTHORIZER_FUNCTION: "$connect authorizer", SIGN_UP_FUNCTION: "Cognito post-confirmation trigger"}
 
 
 class ChatFunctions(Construct):
@@ -28,16 +28,24 @@ class ChatFunctions(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        names: Sequence[str],
         environment: Mapping[str, str],
+        token_settings: Mapping[str, str],
         tables: ChatTables,
-        connection_arns: list[str],
+        post_to_connections_arn: str,
+        reserve_concurrency: bool,
     ) -> None:
+        """The functions `names` (of FUNCTIONS). `environment` goes to each, `token_settings` (TOKEN_VARIABLES) to
+        the authorizer alone; `reserve_concurrency` sets aside RESERVED_CONCURRENCY for each."""
         super().__init__(scope, construct_id)
         missing = sorted(
             v for v, required in Settings.environment_variables().items() if required and v not in environment
         )
         if missing:
             raise ValueError(f"the functions' environment lacks required settings: {missing}")
+        if set(token_settings) != set(TOKEN_VARIABLES):
+            raise ValueError(f"the authorizer's token settings are {list(TOKEN_VARIABLES)}, not {list(token_settings)}")
+        self._reserve_concurrency = reserve_concurrency
         layer_dir, layer_hash = build_layer()
         self.layer = aws_lambda.LayerVersion(
             self,
@@ -51,11 +59,17 @@ class ChatFunctions(Construct):
             compatible_architectures=[ARCHITECTURE],
         )
         self.by_name: dict[str, aws_lambda.Function] = {
-            name: self._function(name, dict(environment), tables, connection_arns) for name in FUNCTIONS
+            name: self._function(
+                name,
+                {**environment, **(token_settings if name == AUTHORIZER_FUNCTION else {})},
+                tables,
+                post_to_connections_arn,
+            )
+            for name in names
         }
 
     def _function(
-        self, name: str, environment: dict[str, str], tables: ChatTables, connection_arns: list[str]
+        self, name: str, environment: dict[str, str], tables: ChatTables, post_to_connections_arn: str
     ) -> aws_lambda.Function:
         construct_id = "".join(part.capitalize() for part in name.split("_"))
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -63,7 +77,7 @@ class ChatFunctions(Construct):
             self, f"{construct_id}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
         )
         log_group.grant_write(role)
-        routes = sorted(route for route, function in ROUTES.items() if function == name) or ["$connect authorizer"]
+        routes = sorted(route for route, function in ROUTES.items() if function == name) or [NOT_ROUTES[name]]
         sizing = SIZING[name]
         function = aws_lambda.Function(
             self,
@@ -81,13 +95,13 @@ class ChatFunctions(Construct):
             role=role,
             log_group=log_group,
             tracing=aws_lambda.Tracing.ACTIVE,
+            reserved_concurrent_executions=RESERVED_CONCURRENCY.get(name) if self._reserve_concurrency else None,
         )
-        for table_name, actions in TABLE_ACCESS[name].items():
-            table = tables.by_name[table_name]
-            role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=[table.table_arn]))
-            if "dynamodb:Query" in actions and SPECS[table_name].indexes:
-                index_arns = [f"{table.table_arn}/index/{index.name}" for index in SPECS[table_name].indexes]
-                role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=index_arns))
+        for resource, actions in TABLE_ACCESS[name].items():
+            # "table" or "table/index/name": an index's ARN is its table's plus "/index/name".
+            table_name, _, index_path = resource.partition("/")
+            arn = tables.by_name[table_name].table_arn + (f"/{index_path}" if index_path else "")
+            role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=[arn]))
         suppressions = [
             NagPackSuppression(
                 id="AwsSolutions-IAM5",
@@ -95,16 +109,16 @@ class ChatFunctions(Construct):
                 applies_to=["Resource::*"],
             )
         ]
-        if name in MANAGES_CONNECTIONS:
+        if name in POSTS_TO_CONNECTIONS:
             role.add_to_policy(
-                iam.PolicyStatement(actions=["execute-api:ManageConnections"], resources=connection_arns)
+                iam.PolicyStatement(actions=["execute-api:ManageConnections"], resources=[post_to_connections_arn])
             )
             suppressions.append(
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
-                    reason="Connection ids exist only at run time; the wildcard is limited to the "
-                    "@connections resources of this API's one stage.",
-                    applies_to=[RegexAppliesTo(regex=r"/^Resource::arn:.*:execute-api:.*\/@connections\/\*$/g")],
+                    reason="Connection ids exist only at run time; the wildcard is limited to posting to the "
+                    "@connections of this API's one stage.",
+                    applies_to=[RegexAppliesTo(regex=r"/^Resource::arn:.*:execute-api:.*\/POST\/@connections\/\*$/g")],
                 )
             )
         NagSuppressions.add_resource_suppressions(role, suppressions, apply_to_children=True)

@@ -9,6 +9,7 @@ from aws_cdk import App, Aspects, CfnOutput, Environment, Stack
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
+from chat.routes import FUNCTIONS, SIGN_UP_FUNCTION
 from infra.auth import ChatAuth
 from infra.config import ChatConfig
 from infra.constants import METRICS_NAMESPACE, SERVICE_NAME, STACK_NAME
@@ -26,23 +27,31 @@ class ChatStack(Stack):
         self.endpoint = endpoint = WebSocketEndpoint(self, "WebSocket")
         self.web = web = WebSite(self, "Web", connect_sources=[endpoint.url, *ChatAuth.browser_origins(config)])
         self.auth = auth = ChatAuth(self, "Auth", config=config, site_url=web.url)
+        # Cognito's sign-up trigger exists only with Cognito: an external issuer signs its users up itself.
+        names = [f for f in FUNCTIONS if f != SIGN_UP_FUNCTION or auth.user_pool is not None]
         self.functions = functions = ChatFunctions(
             self,
             "Functions",
+            names=names,
             environment={
                 **tables.environment(),
                 "CONNECTIONS_ENDPOINT_URL": endpoint.callback_url,
-                "JWT_ISSUER": auth.issuer,
-                "JWT_AUDIENCE": ",".join(auth.audiences),
-                "JWKS_URL": auth.jwks_url,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
             },
+            token_settings={
+                "JWT_ISSUER": auth.issuer,
+                "JWT_AUDIENCE": ",".join(auth.audiences),
+                "JWKS_URL": auth.jwks_url,
+            },
             tables=tables,
-            connection_arns=endpoint.connection_arns(),
+            post_to_connections_arn=endpoint.post_to_connections_arn(),
+            reserve_concurrency=config.reserve_concurrency,
         )
         endpoint.add_routes(functions.by_name)
+        if SIGN_UP_FUNCTION in functions.by_name:
+            auth.add_sign_up_trigger(functions.by_name[SIGN_UP_FUNCTION])
         web.publish({"websocketUrl": endpoint.url, "auth": auth.web_settings()})
 
         CfnOutput(self, "WebSocketUrl", value=endpoint.url, description="wss:// endpoint; add ?token=<access token>")

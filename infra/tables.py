@@ -13,7 +13,7 @@ class ChatTables(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, retain_history: bool) -> None:
         super().__init__(scope, construct_id)
         self.by_name: dict[str, dynamodb.Table] = {
-            spec.name: self._table(spec, retain=spec.holds_history and retain_history) for spec in TABLES
+            spec.name: self._table(spec, retain=retain_history and not spec.ephemeral) for spec in TABLES
         }
 
     def _table(self, spec: TableSpec, *, retain: bool) -> dynamodb.Table:
@@ -36,7 +36,9 @@ class ChatTables(Construct):
                 index_name=index.name,
                 partition_key=_attribute(index.partition_key),
                 sort_key=_attribute(index.sort_key) if index.sort_key else None,
-                projection_type=dynamodb.ProjectionType.ALL,
+                # The same projection as the local stack's tables (chat.tables).
+                projection_type=dynamodb.ProjectionType[str(index.projection["ProjectionType"])],
+                non_key_attributes=list(index.projected) or None,
             )
         return table
 

@@ -1,4 +1,4 @@
-"""The WebSocket API: a route per action, the token authorizer on `$connect`, one throttled stage.
+"""The WebSocket API: a route per action, the token authorizer on `$connect`, one stage throttled per route.
 
 API Gateway WebSocket APIs have no X-Ray support of their own: traces start in the functions (active tracing).
 """
@@ -20,7 +20,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from chat.routes import AUTHORIZER_FUNCTION, ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER
-from infra.constants import LOG_RETENTION, STAGE_NAME, THROTTLE_BURST, THROTTLE_RATE_PER_SECOND
+from infra.constants import LOG_RETENTION, ROUTE_THROTTLES, STAGE_NAME, STAGE_THROTTLE
 
 # Routes whose handler's return value is the reply frame (two-way); connect and disconnect have no reply.
 ONE_WAY_ROUTES = frozenset({"$connect", "$disconnect"})
@@ -65,7 +65,9 @@ class WebSocketEndpoint(Construct):
             web_socket_api=self.api,
             stage_name=STAGE_NAME,
             auto_deploy=True,
-            throttle=apigwv2.ThrottleSettings(rate_limit=THROTTLE_RATE_PER_SECOND, burst_limit=THROTTLE_BURST),
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=STAGE_THROTTLE.rate_per_second, burst_limit=STAGE_THROTTLE.burst
+            ),
             access_log_settings=_JsonAccessLog(self.access_logs),
         )
         # WebSocket stages log through the account's API Gateway role; the stage fails without one.
@@ -80,17 +82,14 @@ class WebSocketEndpoint(Construct):
         """The Management API endpoint the functions post to (a reference to the stage would be a cycle)."""
         return f"https://{self.api.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE_NAME}"
 
-    def connection_arns(self) -> list[str]:
-        """`execute-api:ManageConnections` resources: post to, read or close the connections of this stage."""
-        stack = Stack.of(self)
-        return [
-            stack.format_arn(
-                service="execute-api",
-                resource=self.api.api_id,
-                resource_name=f"{STAGE_NAME}/{method}/@connections/*",
-            )
-            for method in ("POST", "GET", "DELETE")
-        ]
+    def post_to_connections_arn(self) -> str:
+        """The `execute-api:ManageConnections` resource for posting to this stage's connections, and nothing
+        else: no handler reads a connection (GET) or closes one (DELETE)."""
+        return Stack.of(self).format_arn(
+            service="execute-api",
+            resource=self.api.api_id,
+            resource_name=f"{STAGE_NAME}/POST/@connections/*",
+        )
 
     def add_routes(self, functions: Mapping[str, aws_lambda.IFunction]) -> None:
         authorizer = authorizers.WebSocketLambdaAuthorizer(
@@ -102,12 +101,16 @@ class WebSocketEndpoint(Construct):
             for name in dict.fromkeys(ROUTES.values())
         }
         for route_key, function_name in ROUTES.items():
-            self.api.add_route(
+            route = self.api.add_route(
                 route_key,
                 integration=by_function[function_name],
                 authorizer=authorizer if route_key == "$connect" else None,
                 return_response=route_key not in ONE_WAY_ROUTES,
             )
+            if route_key in ROUTE_THROTTLES:
+                # API Gateway refuses settings for a route that does not exist yet.
+                self.stage.node.add_dependency(route)
+        self._throttle_routes()
         NagSuppressions.add_resource_suppressions(
             self.api,
             [
@@ -119,6 +122,15 @@ class WebSocketEndpoint(Construct):
             ],
             apply_to_children=True,
         )
+
+    def _throttle_routes(self) -> None:
+        """Smaller token buckets than the stage default for the routes a flood repeats (constants.ROUTE_THROTTLES)."""
+        stage = self.stage.node.default_child
+        assert isinstance(stage, apigwv2.CfnStage)
+        stage.route_settings = {
+            route_key: {"ThrottlingRateLimit": throttle.rate_per_second, "ThrottlingBurstLimit": throttle.burst}
+            for route_key, throttle in ROUTE_THROTTLES.items()
+        }
 
     def _api_gateway_logging_role(self) -> apigw.CfnAccount:
         role = iam.Role(

@@ -14,5 +14,5 @@ def cognito() -> Synth:
 
 @pytest.fixture(scope="session")
 def external() -> Synth:
-    """`-c issuer=… -c audience=… -c retainHistory=false`."""
+    """`-c issuer=… -c audience=… -c retainHistory=false -c reservedConcurrency=true`."""
     return synth(**EXTERNAL_ISSUER)

@@ -1,7 +1,13 @@
-"""Drives every handler under moto through a whole chat session and records each AWS call it makes.
+"""Drives every handler under moto through every path it has and records each AWS call it makes.
 
 Run in its own process by test_parity.py (`python parity_scenario.py OUT.json`): the handlers cache settings and
-clients per process, as they do in Lambda. A connection answers 410 Gone, so the clean-up path runs too.
+clients per process, as they do in Lambda. Each function gets the environment the stack gives it (the token
+settings only for the authorizer). Paths that depend on AWS's answers are provoked:
+
+- a connection (`GONE_CONNECTION`) answers 410 Gone and is dropped each time: its user reconnects before every
+  fan-out of every function that pushes, so that each one cleans up after it;
+- `without_returned_items()` drops the item a failed condition returns (as DynamoDB does when there is none,
+  e.g. a rate-limit bucket that expired between two writes), so that the fallback reads run too.
 """
 
 from __future__ import annotations
@@ -12,14 +18,18 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 import botocore.client
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chat.ports import Identity
-from chat.routes import AUTHORIZER_FUNCTION, ROUTES
+from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION
+from chat.settings import TOKEN_VARIABLES, load_settings
 from chat.tables import TABLES
 from infra.constants import STAGE_NAME
 from local import events
@@ -31,9 +41,10 @@ GONE_CONNECTION = "goneConnection="
 ENVIRONMENT = {
     **{spec.env_var: TABLE_NAMES[spec.name] for spec in TABLES},
     "CONNECTIONS_ENDPOINT_URL": ENDPOINT,
-    "JWT_ISSUER": "https://issuer.invalid",
-    "JWT_AUDIENCE": "chat",
-    "JWKS_URL": "https://issuer.invalid/.well-known/jwks.json",
+    # A burst of 1000 frames refilled over an hour: after its first frame, every user is mid-burst (the
+    # rate limiter's second, conditional write) for the rest of the scenario.
+    "RATE_LIMIT_FRAMES": "1000",
+    "RATE_LIMIT_WINDOW_SECONDS": "3600",
     "POWERTOOLS_SERVICE_NAME": "chat",
     "POWERTOOLS_METRICS_NAMESPACE": "ChatParity",
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -41,6 +52,12 @@ ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
 }
+TOKEN_SETTINGS = {
+    "JWT_ISSUER": "https://issuer.invalid",
+    "JWT_AUDIENCE": "chat",
+    "JWKS_URL": "https://issuer.invalid/.well-known/jwks.json",
+}
+assert set(TOKEN_SETTINGS) == set(TOKEN_VARIABLES)
 
 
 class Recorder:
@@ -48,6 +65,8 @@ class Recorder:
         self.calls: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.function: str | None = None
+        self.invocations = 0
+        self.returned_items = True
         original = botocore.client.BaseClient._make_api_call
         recorder = self
 
@@ -56,6 +75,7 @@ class Recorder:
                 recorder.calls.append(
                     {
                         "function": recorder.function,
+                        "invocation": recorder.invocations,
                         "service": client.meta.service_model.signing_name,
                         "operation": operation,
                         "endpoint": client.meta.endpoint_url,
@@ -65,21 +85,48 @@ class Recorder:
                 if operation == "PostToConnection" and params.get("ConnectionId") == GONE_CONNECTION:
                     error = {"Error": {"Code": "GoneException", "Message": "Gone"}, "ResponseMetadata": {}}
                     raise client.exceptions.GoneException(error, operation)
-            return original(client, operation, params)
+            try:
+                return original(client, operation, params)
+            except ClientError as exc:
+                if not recorder.returned_items:
+                    exc.response.pop("Item", None)
+                    for reason in exc.response.get("CancellationReasons") or []:
+                        reason.pop("Item", None)
+                raise
 
         botocore.client.BaseClient._make_api_call = record  # type: ignore[method-assign]
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         handler = importlib.import_module(f"functions.{function}.handler")
         self.function = function
+        self.invocations += 1
         try:
             return handler.lambda_handler(event, events.LambdaContext(function_name=function))
         except Exception as exc:  # an authorizer denies by raising; any other function should not raise
-            if function != AUTHORIZER_FUNCTION:
+            if function != AUTHORIZER_FUNCTION or str(exc) != "Unauthorized":
                 self.errors.append(f"{function}: {type(exc).__name__}: {exc}")
             return None
         finally:
             self.function = None
+
+    def authorize(self, event: dict[str, Any]) -> Any:
+        """The authorizer, with the token settings that only it gets (a Lambda environment of its own)."""
+        os.environ.update(TOKEN_SETTINGS)
+        load_settings.cache_clear()
+        try:
+            return self.invoke(AUTHORIZER_FUNCTION, event)
+        finally:
+            for name in TOKEN_SETTINGS:
+                del os.environ[name]
+            load_settings.cache_clear()
+
+    @contextmanager
+    def without_returned_items(self) -> Iterator[None]:
+        self.returned_items = False
+        try:
+            yield
+        finally:
+            self.returned_items = True
 
 
 def _summary(params: dict[str, Any]) -> dict[str, Any]:
@@ -97,10 +144,26 @@ def _summary(params: dict[str, Any]) -> dict[str, Any]:
 class User:
     def __init__(self, recorder: Recorder, user_id: str, connection_id: str | None = None) -> None:
         self.recorder = recorder
+        self.user_id = user_id
         identity = Identity(user_id, user_id.capitalize(), int(time.time()) + 3600)
         self.context = events.authorizer_context(identity.authorizer_context(), user_id)
         info = {"connection_id": connection_id} if connection_id else {}
         self.connection = events.ConnectionInfo(stage=STAGE_NAME, api_id=events.API_ID, **info)
+
+    def sign_up(self) -> None:
+        """Cognito's post-confirmation trigger for this user, with the name asked at sign-up."""
+        attributes = {"sub": self.user_id, "email": f"{self.user_id}@example.com", "name": self.user_id.capitalize()}
+        event = {
+            "version": "1",
+            "region": events.REGION,
+            "userPoolId": f"{events.REGION}_parity",
+            "userName": self.user_id,
+            "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "parity"},
+            "triggerSource": "PostConfirmation_ConfirmSignUp",
+            "request": {"userAttributes": attributes},
+            "response": {},
+        }
+        self.recorder.invoke(SIGN_UP_FUNCTION, event)
 
     def connect(self) -> None:
         self.recorder.invoke("connect", events.connect_event(self.connection, self.context, {"token": "t"}))
@@ -118,32 +181,64 @@ class User:
         return {}
 
 
+def _seed_expired_connection(user_id: str) -> None:
+    """A connection whose $disconnect never came, long expired: the user's next connect prunes it."""
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE_NAMES["users"],
+        Key={"userId": {"S": user_id}},
+        UpdateExpression="ADD #connections :expired",
+        ExpressionAttributeNames={"#connections": "connections"},
+        ExpressionAttributeValues={":expired": {"SS": ["1:expiredConnection="]}},
+    )
+
+
 def chat_session(recorder: Recorder) -> None:
-    no_token = events.authorizer_event(events.ConnectionInfo(stage=STAGE_NAME, api_id=events.API_ID), {})
-    recorder.invoke(AUTHORIZER_FUNCTION, no_token)
-    alice, bob = User(recorder, "alice"), User(recorder, "bob")
-    carol = User(recorder, "carol", connection_id=GONE_CONNECTION)
+    recorder.authorize(events.authorizer_event(events.ConnectionInfo(stage=STAGE_NAME, api_id=events.API_ID), {}))
+    alice, bob, dave = User(recorder, "alice"), User(recorder, "bob"), User(recorder, "dave")
+    carol = User(recorder, "carol", connection_id=GONE_CONNECTION)  # every push to her answers 410
+    dave.sign_up()
+    _seed_expired_connection("alice")
     for user in (alice, bob, carol):
         user.connect()
-    room = alice.send("createRoom", name="general", memberIds=["bob", "carol"]).get("room", {})
-    room_id = room.get("id", "missing-room")
+
+    # rooms: a group room, pushed to its members (carol's connection is gone).
+    room_id = alice.send("createRoom", name="general", memberIds=["bob", "carol"]).get("room", {}).get("id", "?")
+    # disconnect and connect: bob's presence, pushed to his contacts.
+    carol.connect()
+    bob.disconnect()
+    carol.connect()
+    bob.connect()
+    # send_message: stored, pushed; the same clientMsgId again is the stored message.
     message_id = str(uuid.uuid4())
-    # Each push to carol's connection answers 410 and drops it: she comes back so that every fan-out meets it.
     carol.connect()
     alice.send("sendMessage", roomId=room_id, content="hello", clientMsgId=message_id)
     alice.send("sendMessage", roomId=room_id, content="hello", clientMsgId=message_id)
+    with recorder.without_returned_items():
+        alice.send("sendMessage", roomId=room_id, content="hello", clientMsgId=message_id)
+    # typing: pushed, never stored.
     carol.connect()
     alice.send("typing", roomId=room_id, isTyping=True)
+    with recorder.without_returned_items():
+        alice.send("typing", roomId=room_id, isTyping=False)
+    # history: after a seq, before a seq, the latest page.
     bob.send("history", roomId=room_id, afterSeq=0)
     bob.send("history", roomId=room_id, beforeSeq=10, limit=1)
+    with recorder.without_returned_items():
+        bob.send("history", roomId=room_id)
+    # rooms: lists, presence, direct rooms (new, then found), members added, a member leaving.
     alice.send("listRooms")
     alice.send("listUsers", query="b")
     alice.send("presence", roomId=room_id)
     alice.send("openDirect", userId="bob")
+    alice.send("openDirect", userId="bob")
     alice.send("addMembers", roomId=room_id, memberIds=["dave"])
+    carol.connect()
     bob.send("leaveRoom", roomId=room_id)
+    with recorder.without_returned_items():
+        alice.send("listRooms")
     alice.send("ping")
     alice.send("dance")
+    carol.connect()
     for user in (bob, alice, carol):
         user.disconnect()
 

@@ -13,10 +13,12 @@ from aws_cdk.assertions import Template
 from infra.layer_build import ROOT
 from infra.stack import ChatStack, build_app
 
+# Every option away from its default, as `-c key=value` strings.
 EXTERNAL_ISSUER = {
     "issuer": "https://login.example.com/",
     "audience": "chat-web,chat-mobile",
     "retainHistory": "false",
+    "reservedConcurrency": "true",
 }
 
 

@@ -1,7 +1,8 @@
 """Code and infrastructure agree: the rights each handler uses, the settings it reads, the files it needs.
 
-The AWS calls come from running every handler under moto (parity_scenario.py); each one must be allowed by
-the synthesized policy of that function's role, evaluated with the scenario's table names and API id.
+The AWS calls come from running every handler under moto through every path (parity_scenario.py). Each one must
+be allowed by the synthesized policy of that function's role, evaluated with the scenario's table names and API
+id; and every action infra/access.py grants must have been called by that function: no more, no less.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any
 
 import pytest
 from cdk_template import allows, references, resolve, role_statements
-from parity_scenario import ENDPOINT, TABLE_NAMES
+from parity_scenario import ENDPOINT, GONE_CONNECTION, TABLE_NAMES
 from stack_synth import Synth
 
 from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS
-from chat.settings import Settings
+from chat.settings import TOKEN_VARIABLES, Settings
 from chat.tables import TABLES
-from infra.access import MANAGES_CONNECTIONS, READ_WRITE, TABLE_ACCESS
+from infra import access
+from infra.access import POSTS_TO_CONNECTIONS, TABLE_ACCESS, index
 from infra.constants import HANDLER, PYTHON_VERSION, STAGE_NAME, WHEEL_MACHINE
 from infra.layer_build import REQUIREMENTS, ROOT
 from local.events import ACCOUNT_ID, API_ID, REGION
@@ -74,25 +76,35 @@ def _connection_arn(api: str, stage: str, method: str, connection_id: str = "abc
 
 # ---------------------------------------------------------------------------------------- policy == access table
 
-DYNAMODB_ACTIONS = (*READ_WRITE, "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable")
+# Every DynamoDB data action a role could be granted by mistake.
+DYNAMODB_ACTIONS = tuple(
+    f"dynamodb:{action}"
+    for action in (
+        "GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "PutItem", "UpdateItem", "DeleteItem",
+        "BatchWriteItem", "PartiQLSelect", "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete", "DescribeTable",
+    )
+)  # fmt: skip
+RESOURCES = [spec.name for spec in TABLES] + [index(spec.name, i.name) for spec in TABLES for i in spec.indexes]
 
 
-def test_each_role_grants_exactly_the_table_actions_of_the_access_table(cognito: Synth) -> None:
+def _resource_arn(resource: str) -> str:
+    """The scenario's ARN of a TABLE_ACCESS resource: a table, or "table/index/name"."""
+    table, _, index_path = resource.partition("/")
+    return _table_arn(TABLE_NAMES[table]) + (f"/{index_path}" if index_path else "")
+
+
+def test_each_role_grants_exactly_the_actions_of_the_access_table(cognito: Synth) -> None:
     refs, arns = _values(cognito)
     for function in FUNCTIONS:
         statements = _statements(cognito, function)
-        for spec in TABLES:
-            granted = TABLE_ACCESS[function].get(spec.name, ())
+        for resource in RESOURCES:
+            granted = TABLE_ACCESS[function].get(resource, ())
             for action in DYNAMODB_ACTIONS:
-                allowed = allows(statements, action, _table_arn(TABLE_NAMES[spec.name]), refs, arns)
-                assert allowed is (action in granted), (function, spec.name, action)
-            for index in spec.indexes:
-                index_arn = f"{_table_arn(TABLE_NAMES[spec.name])}/index/{index.name}"
-                query = allows(statements, "dynamodb:Query", index_arn, refs, arns)
-                assert query is ("dynamodb:Query" in granted), (function, index.name)
+                allowed = allows(statements, action, _resource_arn(resource), refs, arns)
+                assert allowed is (action in granted), (function, resource, action)
 
 
-def test_only_pushing_functions_manage_connections_and_only_on_this_stage(cognito: Synth) -> None:
+def test_only_pushing_functions_may_post_to_connections_and_none_may_read_or_close_one(cognito: Synth) -> None:
     refs, arns = _values(cognito)
     for function in FUNCTIONS:
         statements = _statements(cognito, function)
@@ -100,7 +112,7 @@ def test_only_pushing_functions_manage_connections_and_only_on_this_stage(cognit
             here = allows(
                 statements, "execute-api:ManageConnections", _connection_arn(API_ID, STAGE_NAME, method), refs, arns
             )
-            assert here is (function in MANAGES_CONNECTIONS), (function, method)
+            assert here is (method == "POST" and function in POSTS_TO_CONNECTIONS), (function, method)
         for elsewhere in (_connection_arn(API_ID, "other", "POST"), _connection_arn("otherapi", STAGE_NAME, "POST")):
             assert not allows(statements, "execute-api:ManageConnections", elsewhere, refs, arns), function
 
@@ -164,6 +176,78 @@ def test_the_handlers_ran_the_whole_session_without_errors(recorded: dict[str, A
     assert exercised >= set(FUNCTIONS) - {AUTHORIZER_FUNCTION}, "every function that uses AWS made a call"
 
 
+def test_every_function_that_pushes_met_a_gone_connection_and_forgot_it(recorded: dict[str, Any]) -> None:
+    cleaned_up = set()
+    for call in recorded["calls"]:
+        if call["service"] == "execute-api" and call["params"]["ConnectionId"] == GONE_CONNECTION:
+            later = [
+                c
+                for c in recorded["calls"]
+                if c["invocation"] == call["invocation"] and c["params"].get("TableName") == TABLE_NAMES["connections"]
+            ]
+            if any(c["operation"] == "DeleteItem" for c in later):
+                cleaned_up.add(call["function"])
+    assert cleaned_up == POSTS_TO_CONNECTIONS
+
+
+def _used(calls: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """(function, TABLE_ACCESS resource or "@connections", action) of every recorded call."""
+    logical = {physical: name for name, physical in TABLE_NAMES.items()}
+    used = set()
+    for call in calls:
+        for action, arn in required_permissions(call):
+            if action.startswith("dynamodb:"):
+                table, _, index_path = arn.partition(":table/")[2].partition("/")
+                resource = logical[table] + (f"/{index_path}" if index_path else "")
+            else:
+                resource = "@connections"
+            used.add((call["function"], resource, action))
+    return used
+
+
+def _granted() -> set[tuple[str, str, str]]:
+    post = "execute-api:ManageConnections"
+    tables = {(f, r, a) for f, access in TABLE_ACCESS.items() for r, actions in access.items() for a in actions}
+    return tables | {(f, "@connections", post) for f in POSTS_TO_CONNECTIONS}
+
+
+def _as_access_entries(used: set[tuple[str, str, str]], functions: set[str]) -> str:
+    """What the handlers called, spelled as infra/access.py entries, for the functions that differ."""
+    short = {value: name for name, value in vars(access).items() if isinstance(value, str) and value.startswith("dyn")}
+    lines = []
+    for function in sorted(functions):
+        resources: dict[str, list[str]] = {}
+        for f, resource, action in sorted(used):
+            if f == function and resource != "@connections":
+                resources.setdefault(resource, []).append(short.get(action, repr(action)))
+        entries = ", ".join(f"{_resource_literal(r)}: {_tuple(actions)}" for r, actions in resources.items())
+        lines.append(f'    "{function}": {{{entries}}},')
+    return "\n".join(lines)
+
+
+def _resource_literal(resource: str) -> str:
+    table, _, index_path = resource.partition("/")
+    return f'index("{table}", "{index_path.removeprefix("index/")}")' if index_path else f'"{table}"'
+
+
+def _tuple(names: list[str]) -> str:
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+
+
+def test_access_table_grants_exactly_what_each_handler_calls(recorded: dict[str, Any]) -> None:
+    used, granted = _used(recorded["calls"]), _granted()
+    missing, unused = used - granted, granted - used
+    problems = [f"called, not granted:  {f}: {r} {a}" for f, r, a in sorted(missing)]
+    problems += [f"granted, never called: {f}: {r} {a}" for f, r, a in sorted(unused)]
+    differing = {f for f, _, _ in missing | unused}
+    assert not problems, (
+        "infra/access.py and the handlers disagree (fix access.py, or make parity_scenario.py run the path):\n"
+        + "\n".join(problems)
+        + "\nwhat the handlers called, as access.py entries:\n"
+        + _as_access_entries(used, differing)
+    )
+
+
 def test_every_aws_call_a_handler_makes_is_allowed_by_its_role(cognito: Synth, recorded: dict[str, Any]) -> None:
     refs, arns = _values(cognito)
     denied = sorted(
@@ -185,14 +269,20 @@ def test_handlers_post_to_the_endpoint_the_stack_configures(recorded: dict[str, 
 # ------------------------------------------------------------------------------------------------- settings
 
 
-def test_every_function_gets_every_required_setting_and_the_same_environment(cognito: Synth) -> None:
+def test_every_function_gets_every_required_setting_and_only_the_authorizer_the_token_settings(
+    cognito: Synth,
+) -> None:
     refs, arns = _values(cognito)
-    environments = [
-        cognito.resources[cognito.logical_id(fn)]["Properties"]["Environment"]["Variables"]
-        for fn in cognito.stack.functions.by_name.values()
-    ]
-    assert all(env == environments[0] for env in environments)
-    environment = {name: resolve(value, refs, arns) for name, value in environments[0].items()}
+    environments = {
+        name: cognito.resources[cognito.logical_id(fn)]["Properties"]["Environment"]["Variables"]
+        for name, fn in cognito.stack.functions.by_name.items()
+    }
+    authorizer = environments.pop(AUTHORIZER_FUNCTION)
+    shared = next(iter(environments.values()))
+    assert all(env == shared for env in environments.values()), "the same environment for all but the authorizer"
+    assert set(TOKEN_VARIABLES).isdisjoint(shared), "token settings go to the authorizer alone"
+    assert authorizer == {**shared, **{name: authorizer[name] for name in TOKEN_VARIABLES}}
+    environment = {name: resolve(value, refs, arns) for name, value in shared.items()}
     required = {name for name, is_required in Settings.environment_variables().items() if is_required}
     assert required <= set(environment)
     assert set(environment) <= set(Settings.environment_variables()) | {

@@ -7,13 +7,31 @@ import re
 import runpy
 from typing import Any
 
-from aws_cdk.assertions import Match
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Match, Template
 from cdk_template import references
 from stack_synth import EXTERNAL_ISSUER, Synth
 
-from chat.routes import AUTHORIZER_FUNCTION, ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER
-from chat.tables import TABLES
-from infra.constants import ARCHITECTURE, HANDLER, RUNTIME, SIZING, STAGE_NAME, THROTTLE_BURST
+from chat.routes import (
+    AUTHORIZER_FUNCTION,
+    FUNCTIONS,
+    ROUTE_SELECTION_EXPRESSION,
+    ROUTES,
+    SIGN_UP_FUNCTION,
+    TOKEN_QUERY_PARAMETER,
+)
+from chat.tables import TABLES, USERS, USERS_BY_NAME_INDEX, create_table_kwargs
+from infra.auth import ChatAuth
+from infra.config import ChatConfig
+from infra.constants import (
+    ARCHITECTURE,
+    HANDLER,
+    RESERVED_CONCURRENCY,
+    RUNTIME,
+    SIZING,
+    STAGE_NAME,
+    STAGE_THROTTLE,
+)
 from infra.layer_build import ROOT
 from infra.websocket import ONE_WAY_ROUTES
 
@@ -71,7 +89,8 @@ def test_stage_is_throttled_and_logs_json_that_never_holds_the_token(cognito: Sy
     props = stage["Properties"]
     assert props["StageName"] == STAGE_NAME and props["AutoDeploy"] is True
     settings = props["DefaultRouteSettings"]
-    assert settings["ThrottlingBurstLimit"] == THROTTLE_BURST and settings["ThrottlingRateLimit"] > 0
+    assert settings["ThrottlingBurstLimit"] == STAGE_THROTTLE.burst
+    assert settings["ThrottlingRateLimit"] == STAGE_THROTTLE.rate_per_second
     assert not settings.get("DataTraceEnabled"), "data traces log whole requests"
     log_format = props["AccessLogSettings"]["Format"]
     fields = json.loads(log_format)
@@ -81,6 +100,32 @@ def test_stage_is_throttled_and_logs_json_that_never_holds_the_token(cognito: Sy
     # WebSocket stages log through the account's API Gateway role: the stage must come after it.
     (account_id,) = cognito.of_type("AWS::ApiGateway::Account")
     assert account_id in stage["DependsOn"]
+
+
+def test_routes_a_flood_repeats_get_smaller_buckets_than_the_routes_that_keep_everyone_connected(
+    cognito: Synth,
+) -> None:
+    (stage,) = cognito.of_type("AWS::ApiGatewayV2::Stage").values()
+    default = stage["Properties"]["DefaultRouteSettings"]
+    per_route = stage["Properties"]["RouteSettings"]
+    route_ids = {r["Properties"]["RouteKey"]: k for k, r in cognito.of_type("AWS::ApiGatewayV2::Route").items()}
+
+    assert {"sendMessage", "typing", "history", "$default"} <= set(per_route) <= set(ROUTES)
+    assert {"$connect", "$disconnect", "ping"}.isdisjoint(per_route), "liveness keeps the stage default"
+    for route_key, settings in per_route.items():
+        assert settings["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route_key
+        assert settings["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"], route_key
+        # API Gateway refuses settings for a route that does not exist yet.
+        assert route_ids[route_key] in stage["DependsOn"], route_key
+
+
+def test_concurrency_is_reserved_per_function_only_when_the_deployer_asks(cognito: Synth, external: Synth) -> None:
+    for name, function_id in _function_ids(cognito).items():
+        assert "ReservedConcurrentExecutions" not in cognito.resources[function_id]["Properties"], name
+    for name, function_id in _function_ids(external).items():
+        reserved = external.resources[function_id]["Properties"].get("ReservedConcurrentExecutions")
+        assert reserved == RESERVED_CONCURRENCY.get(name), name
+    assert set(RESERVED_CONCURRENCY) == set(FUNCTIONS) - {SIGN_UP_FUNCTION}
 
 
 def test_tables_have_the_keys_indexes_and_ttl_of_their_specs(cognito: Synth) -> None:
@@ -101,17 +146,47 @@ def test_tables_have_the_keys_indexes_and_ttl_of_their_specs(cognito: Synth) -> 
             assert "TimeToLiveSpecification" not in table
         indexes = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
         assert set(indexes) == {i.name for i in spec.indexes}
+        local = {i["IndexName"]: i for i in create_table_kwargs(spec, "local").get("GlobalSecondaryIndexes", [])}
         for index in spec.indexes:
             index_keys = [index.partition_key, *([index.sort_key] if index.sort_key else [])]
             assert [k["AttributeName"] for k in indexes[index.name]["KeySchema"]] == [k.name for k in index_keys]
+            assert indexes[index.name]["Projection"] == local[index.name]["Projection"], "same index on AWS and locally"
 
 
-def test_history_survives_stack_deletion_unless_the_deployer_opts_out(cognito: Synth, external: Synth) -> None:
+def test_the_name_index_holds_only_names_so_that_presence_updates_never_write_to_it(cognito: Synth) -> None:
+    name_only = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["name"]}
+    users = cognito.resources[cognito.logical_id(cognito.stack.tables.by_name["users"])]["Properties"]
+    (by_name,) = [i for i in users["GlobalSecondaryIndexes"] if i["IndexName"] == USERS_BY_NAME_INDEX]
+    (local,) = create_table_kwargs(USERS, "local")["GlobalSecondaryIndexes"]
+
+    assert by_name["Projection"] == name_only
+    assert local["Projection"] == name_only
+
+
+CHAT_DATA = {"users", "rooms", "memberships", "messages", "idempotency"}
+
+
+def test_by_default_stack_deletion_keeps_all_the_chat_data_and_the_users_and_only_them(cognito: Synth) -> None:
+    policies = {
+        spec.name: cognito.resources[cognito.logical_id(cognito.stack.tables.by_name[spec.name])]["DeletionPolicy"]
+        for spec in TABLES
+    }
+    (pool,) = cognito.of_type("AWS::Cognito::UserPool").values()
+
+    assert {name for name, policy in policies.items() if policy == "Retain"} == CHAT_DATA
+    assert {name for name, policy in policies.items() if policy == "Delete"} == {"connections", "rate_limits"}
+    assert pool["DeletionPolicy"] == "Retain"
+
+
+def test_opting_out_of_retention_deletes_every_table_and_the_user_pool(external: Synth) -> None:
     for spec in TABLES:
-        default = cognito.resources[cognito.logical_id(cognito.stack.tables.by_name[spec.name])]
-        opted_out = external.resources[external.logical_id(external.stack.tables.by_name[spec.name])]
-        assert default["DeletionPolicy"] == ("Retain" if spec.holds_history else "Delete"), spec.name
-        assert opted_out["DeletionPolicy"] == "Delete", spec.name
+        table = external.resources[external.logical_id(external.stack.tables.by_name[spec.name])]
+        assert table["DeletionPolicy"] == "Delete", spec.name
+    # The external-issuer variant has no pool: the pool's own choice, on a stack of the auth alone.
+    stack = Stack(App(), "AuthOnly")
+    ChatAuth(stack, "Auth", config=ChatConfig(retain_history=False), site_url="https://chat.example/")
+    (pool,) = Template.from_stack(stack).find_resources("AWS::Cognito::UserPool").values()
+    assert pool["DeletionPolicy"] == "Delete"
 
 
 def test_functions_run_python_on_arm64_with_their_sizing_tracing_and_the_layer(cognito: Synth) -> None:
@@ -138,16 +213,50 @@ def test_cognito_pool_signs_the_tokens_the_verifier_expects(cognito: Synth) -> N
     assert distribution_id in references(client["CallbackURLs"])
     cognito.template.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
     cognito.template.has_resource_properties("AWS::Cognito::ManagedLoginBranding", {"UseCognitoProvidedValues": True})
-    env = _environment(cognito, "connect")
+    env = _environment(cognito, AUTHORIZER_FUNCTION)
     assert pool_id in references(env["JWT_ISSUER"]) and "cognito-idp." in json.dumps(env["JWT_ISSUER"])
     assert json.dumps(env["JWKS_URL"]).endswith('/.well-known/jwks.json"]]}')
     assert env["JWT_AUDIENCE"] == {"Ref": client_id}
 
 
+def test_the_pool_runs_the_sign_up_function_when_a_user_confirms_their_sign_up(cognito: Synth) -> None:
+    pool_id = cognito.logical_id(cognito.stack.auth.user_pool)
+    sign_up_id = _function_ids(cognito)[SIGN_UP_FUNCTION]
+    pool = cognito.resources[pool_id]["Properties"]
+
+    assert pool["LambdaConfig"] == {"PostConfirmation": {"Fn::GetAtt": [sign_up_id, "Arn"]}}
+    cognito.template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [sign_up_id, "Arn"]},
+            "Principal": "cognito-idp.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [pool_id, "Arn"]},
+        },
+    )
+    # The pool names the function: the function naming the pool back would be a dependency cycle.
+    assert pool_id not in references(cognito.resources[sign_up_id])
+
+
+def test_sign_up_asks_for_the_name_the_chat_shows_and_lets_the_user_change_it(cognito: Synth) -> None:
+    (pool,) = cognito.of_type("AWS::Cognito::UserPool").values()
+    schema = {attribute["Name"]: attribute for attribute in pool["Properties"]["Schema"]}
+
+    assert schema["name"]["Required"] is True and schema["name"]["Mutable"] is True
+
+
+def test_an_external_issuer_has_no_sign_up_function(external: Synth) -> None:
+    assert set(external.stack.functions.by_name) == set(FUNCTIONS) - {SIGN_UP_FUNCTION}
+    layer_id = external.logical_id(external.stack.functions.layer)
+    functions = external.of_type("AWS::Lambda::Function").values()
+    chat_functions = [f for f in functions if f["Properties"].get("Layers") == [{"Ref": layer_id}]]
+    assert len(chat_functions) == len(FUNCTIONS) - 1
+
+
 def test_an_external_issuer_replaces_cognito(external: Synth) -> None:
     external.template.resource_count_is("AWS::Cognito::UserPool", 0)
-    env = _environment(external, "connect")
-    assert env["JWT_ISSUER"] == EXTERNAL_ISSUER["issuer"].rstrip("/")
+    env = _environment(external, AUTHORIZER_FUNCTION)
+    assert env["JWT_ISSUER"] == EXTERNAL_ISSUER["issuer"], "exactly as given: tokens carry it with its slash"
     assert env["JWT_AUDIENCE"] == EXTERNAL_ISSUER["audience"]
     assert env["JWKS_URL"] == "https://login.example.com/.well-known/jwks.json"
     assert {"UserPoolId", "UserPoolClientId"}.isdisjoint(external.template.to_json()["Outputs"])

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from chat.auth import LEEWAY_SECONDS, REFETCH_INTERVAL_SECONDS, TokenVerifier, fetch_jwks
 from chat.errors import TokenRejected, Unavailable
 from chat.ports import Identity
+from chat.settings import Settings, SettingsError
 from tests.support.tokens import TestIssuer
 
 pytestmark = pytest.mark.disable_socket
@@ -252,6 +253,31 @@ def test_token_without_a_usable_sub_is_forbidden(sub: Any) -> None:
 def test_verifier_refuses_symmetric_algorithms_in_its_allow_list() -> None:
     with pytest.raises(ValueError, match="asymmetric"):
         make_verifier(algorithms=("RS256", "HS256"))
+
+
+# Settings: only the authorizer needs the token variables, and it names the ones that are missing
+
+
+def _settings(**token_variables: str) -> Settings:
+    tables = {name: "t" for name, required in Settings.environment_variables().items() if required}
+    return Settings.from_environ({**tables, **token_variables})
+
+
+def test_verifier_is_built_from_the_token_settings() -> None:
+    settings = _settings(JWT_ISSUER=ISSUER.issuer, JWT_AUDIENCE=f"{ISSUER.audience},chat-mobile", JWKS_URL=JWKS_URL)
+    endpoint = FakeJwksEndpoint()
+
+    identity = TokenVerifier.from_settings(settings, fetch=endpoint).verify(ISSUER.token(sub="u-1"))
+
+    assert identity.user_id == "u-1" and endpoint.requests == [JWKS_URL]
+
+
+def test_verifier_without_token_settings_names_every_missing_variable() -> None:
+    with pytest.raises(SettingsError) as missing:
+        TokenVerifier.from_settings(_settings(JWT_AUDIENCE="chat-web"))
+
+    assert "JWT_ISSUER" in str(missing.value) and "JWKS_URL" in str(missing.value)
+    assert "JWT_AUDIENCE" not in str(missing.value)
 
 
 # The issuer's JWKS: fetched once, refetched for new keys, never hammered

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.settings import Settings, SettingsError
+from chat.settings import TOKEN_VARIABLES, Settings, SettingsError
 from chat.tables import TABLES
 
 REQUIRED = {name for name, required in Settings.environment_variables().items() if required}
@@ -46,3 +46,12 @@ def test_a_missing_variable_is_named_in_a_clear_error() -> None:
 def test_invalid_values_are_refused_at_cold_start(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_environ({**complete_environment(), name: value})
+
+
+def test_token_variables_are_optional_and_none_when_unset() -> None:
+    env = {name: value for name, value in complete_environment().items() if name not in TOKEN_VARIABLES}
+    settings = Settings.from_environ(env)
+
+    assert set(TOKEN_VARIABLES) <= set(Settings.environment_variables())
+    assert not any(Settings.environment_variables()[name] for name in TOKEN_VARIABLES)
+    assert (settings.jwt_issuer, settings.jwt_audiences, settings.jwks_url) == (None, None, None)

@@ -40,7 +40,7 @@ import jwt
 
 from chat.errors import TokenRejected, Unavailable
 from chat.ports import Identity
-from chat.settings import Settings
+from chat.settings import TOKEN_VARIABLES, Settings, SettingsError
 
 LEEWAY_SECONDS = 30
 REFETCH_INTERVAL_SECONDS = 60.0
@@ -99,10 +99,17 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: Settings, fetch: JwksFetcher = fetch_jwks) -> TokenVerifier:
+        """`SettingsError` naming the token variables (optional for the other functions) that are unset."""
+        issuer, audiences, jwks_url = settings.jwt_issuer, settings.jwt_audiences, settings.jwks_url
+        if not issuer or not audiences or not jwks_url:
+            unset = [
+                name for name, value in zip(TOKEN_VARIABLES, (issuer, audiences, jwks_url), strict=True) if not value
+            ]
+            raise SettingsError(f"token verification needs {', '.join(unset)}")
         return cls(
-            issuer=settings.jwt_issuer,
-            audiences=settings.jwt_audiences,
-            jwks_url=settings.jwks_url,
+            issuer=issuer,
+            audiences=audiences,
+            jwks_url=jwks_url,
             algorithms=settings.jwt_algorithms,
             fetch=fetch,
         )

@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 CommaList = Annotated[tuple[str, ...], Field(min_length=1)]
 
+# Read by the authorizer only (`chat.auth.TokenVerifier.from_settings` requires them): no other function gets
+# them, and Cognito's sign-up trigger, which the user pool names, could not name the pool back.
+TOKEN_VARIABLES = ("JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL")
+
 
 class SettingsError(RuntimeError):
     """A required environment variable is missing or invalid (raised at cold start)."""
@@ -36,10 +40,10 @@ class Settings(BaseModel):
     # Only for the local stack and tests (moto); unset on AWS.
     dynamodb_endpoint_url: str | None = Field(default=None, alias="DYNAMODB_ENDPOINT_URL")
 
-    # Token verification
-    jwt_issuer: str = Field(alias="JWT_ISSUER")
-    jwt_audiences: CommaList = Field(alias="JWT_AUDIENCE")
-    jwks_url: str = Field(alias="JWKS_URL")
+    # Token verification (TOKEN_VARIABLES): None where unset.
+    jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")
+    jwt_audiences: CommaList | None = Field(default=None, alias="JWT_AUDIENCE")
+    jwks_url: str | None = Field(default=None, alias="JWKS_URL")
     jwt_algorithms: CommaList = Field(default=("RS256", "ES256"), alias="JWT_ALGORITHMS")
 
     # Flood control (chat.flood): a burst of at most `rate_limit_frames`, refilled over `rate_limit_window_seconds`.
@@ -84,7 +88,8 @@ class Settings(BaseModel):
 
     @classmethod
     def environment_variables(cls) -> dict[str, bool]:
-        """Every variable the model reads, mapped to whether it is required."""
+        """Every variable the model reads, mapped to whether every function requires it (TOKEN_VARIABLES are
+        optional here and required by the authorizer)."""
         return {str(f.alias): f.is_required() for f in cls.model_fields.values()}
 
 

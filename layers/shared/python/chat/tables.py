@@ -23,6 +23,16 @@ class Index:
     name: str
     partition_key: Key
     sort_key: Key | None = None
+    # The non-key attributes copied into the index (the index's and the table's keys always are): only what the
+    # queries on it read, so that writing any other attribute of an item costs no index write.
+    projected: tuple[str, ...] = ()
+
+    @property
+    def projection(self) -> dict[str, object]:
+        """The index's `Projection`, as CreateTable and CloudFormation spell it."""
+        if not self.projected:
+            return {"ProjectionType": "KEYS_ONLY"}
+        return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(self.projected)}
 
 
 @dataclass(frozen=True)
@@ -32,8 +42,10 @@ class TableSpec:
     sort_key: Key | None = None
     ttl_attribute: str | None = None
     indexes: tuple[Index, ...] = field(default_factory=tuple)
-    # Chat history and its idempotency keys outlive a stack deletion unless the deployer says otherwise.
-    holds_history: bool = False
+    # Items that mean nothing once the stack is gone (live connections, flood-control buckets): deleted with
+    # it. Every other table is the chat's data, kept together when the stack is deleted (retainHistory): history
+    # nobody can read again (no memberships, no names) is no history.
+    ephemeral: bool = False
 
     @property
     def env_var(self) -> str:
@@ -44,17 +56,19 @@ USERS_BY_NAME_INDEX = "byName"
 # Every user item carries this constant so that one Query on `byName` lists users by name prefix (no Scan).
 USER_DIRECTORY_PARTITION = "users"
 
-CONNECTIONS = TableSpec("connections", Key("connectionId"), ttl_attribute="ttl")
+CONNECTIONS = TableSpec("connections", Key("connectionId"), ttl_attribute="ttl", ephemeral=True)
 USERS = TableSpec(
     "users",
     Key("userId"),
-    indexes=(Index(USERS_BY_NAME_INDEX, Key("directory"), Key("nameKey")),),
+    # The name search reads ids and names only; presence (`connections`, `lastSeen`) comes from the table, so
+    # that connects and disconnects never write to this single-partition index.
+    indexes=(Index(USERS_BY_NAME_INDEX, Key("directory"), Key("nameKey"), projected=("name",)),),
 )
 ROOMS = TableSpec("rooms", Key("roomId"))
 MEMBERSHIPS = TableSpec("memberships", Key("userId"), Key("roomId"))
-MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"), holds_history=True)
-IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("senderMsgId"), holds_history=True)
-RATE_LIMITS = TableSpec("rate_limits", Key("bucket"), ttl_attribute="ttl")
+MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"))
+IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("senderMsgId"))
+RATE_LIMITS = TableSpec("rate_limits", Key("bucket"), ttl_attribute="ttl", ephemeral=True)
 
 TABLES: tuple[TableSpec, ...] = (CONNECTIONS, USERS, ROOMS, MEMBERSHIPS, MESSAGES, IDEMPOTENCY, RATE_LIMITS)
 
@@ -71,7 +85,7 @@ def create_table_kwargs(spec: TableSpec, table_name: str) -> dict[str, object]:
             {
                 "IndexName": index.name,
                 "KeySchema": _key_schema(index_keys),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": index.projection,
             }
         )
     kwargs: dict[str, object] = {

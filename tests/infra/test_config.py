@@ -1,0 +1,37 @@
+"""Deployer choices read from CDK context (`infra.config`), without synthesizing the stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import App
+
+from infra.config import ChatConfig
+
+
+def _config(**context: Any) -> ChatConfig:
+    return ChatConfig.from_context(App(context=context).node)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "jwks_url"),
+    [
+        # Auth0's issuer ends with a slash, and so does the `iss` of every token it signs.
+        ("https://tenant.auth0.com/", "https://tenant.auth0.com/.well-known/jwks.json"),
+        ("https://login.example.com/realms/chat", "https://login.example.com/realms/chat/.well-known/jwks.json"),
+    ],
+)
+def test_an_external_issuer_is_kept_exactly_as_given_with_its_keys_next_to_it(issuer: str, jwks_url: str) -> None:
+    external = _config(issuer=issuer, audience="chat").external_issuer
+
+    assert external is not None
+    assert external.issuer == issuer
+    assert external.jwks_url == jwks_url
+
+
+def test_a_given_jwks_url_replaces_the_default_one() -> None:
+    config = _config(issuer="https://x.okta.com/oauth2/default", audience="api", jwksUrl="https://x.okta.com/v1/keys")
+    external = config.external_issuer
+
+    assert external is not None and external.jwks_url == "https://x.okta.com/v1/keys"
