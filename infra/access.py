@@ -36,7 +36,9 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
     SIGN_UP_FUNCTION: {"users": (UPDATE,)},
     "connect": {
         "connections": (PUT, DELETE),  # the new connection
-        "users": (UPDATE, BATCH_GET),  # the user's live connections; the contacts', for presence
+        # the user's live connections; a first connection without a sign-up reads the profile it seeded; the
+        # contacts' connections, for presence
+        "users": (UPDATE, GET, BATCH_GET),
         "memberships": (QUERY,),  # the user's rooms, whose members are the contacts
         "rooms": (BATCH_GET,),
     },

@@ -27,6 +27,7 @@ import botocore.client
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from chat import service
 from chat.ports import Identity
 from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, load_settings
@@ -225,10 +226,16 @@ def chat_session(recorder: Recorder) -> None:
     bob.send("history", roomId=room_id, beforeSeq=10, limit=1)
     with recorder.without_returned_items():
         bob.send("history", roomId=room_id)
-    # rooms: lists, presence, direct rooms (new, then found), members added, a member leaving.
-    alice.send("listRooms")
-    alice.send("listUsers", query="b")
-    alice.send("presence", roomId=room_id)
+    # rooms: lists and their next pages, presence, a profile change (pushed to contacts), direct rooms (new,
+    # then found), members added, a member leaving.
+    cursor = alice.send("listRooms", limit=1).get("nextCursor")
+    alice.send("listRooms", limit=1, cursor=cursor)
+    cursor = alice.send("listUsers", limit=1).get("nextCursor")
+    alice.send("listUsers", query="b", limit=1, cursor=cursor)
+    cursor = alice.send("presence", roomId=room_id, limit=1).get("nextCursor")
+    alice.send("presence", roomId=room_id, limit=1, cursor=cursor)
+    carol.connect()
+    alice.send("updateProfile", name="Alice Liddell", avatarUrl="https://img.test/alice.png")
     alice.send("openDirect", userId="bob")
     alice.send("openDirect", userId="bob")
     alice.send("addMembers", roomId=room_id, memberIds=["dave"])
@@ -245,6 +252,8 @@ def chat_session(recorder: Recorder) -> None:
 
 def main(out: str) -> None:
     os.environ.update(ENVIRONMENT)
+    # Carol's connection answers 410 long after its $connect: every function that pushes must forget it.
+    service.CONNECT_WINDOW_SECONDS = 0
     with mock_aws():
         create_tables(boto3.client("dynamodb"), TABLE_NAMES)
         recorder = Recorder()
