@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,25 @@ def start_stack_process(log_path: Path, *args: str, env: dict[str, str] | None =
     process.kill()
     process.wait(5)
     raise AssertionError(f"the stack did not start within 60 s:\n{log_path.read_text(errors='replace')}")
+
+
+class User:
+    """A signed-in user of a running stack: a fresh name per test, so tests never share users."""
+
+    def __init__(self, stack: StackProcess, tokens: dict[str, Any]) -> None:
+        self.stack = stack
+        self.tokens = tokens
+        self.id: str = tokens["user"]["id"]
+        self.name: str = tokens["user"]["name"]
+
+    @classmethod
+    async def sign_in(cls, stack: StackProcess, name: str) -> User:
+        return cls(stack, await sign_in(stack.url, f"{name}-{uuid.uuid4().hex[:8]}"))
+
+    async def connect(self) -> ChatClient:
+        return await ChatClient.connect(self.stack.websocket_url, self.tokens["accessToken"])
+
+    @property
+    def label(self) -> str:
+        """How the console names this user (the start of the id: Cognito-shaped tokens carry no name)."""
+        return self.id[:8]

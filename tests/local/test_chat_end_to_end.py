@@ -18,28 +18,13 @@ import websockets
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.exceptions import InvalidStatus
 
-from tests.local.chat_client import ChatClient, StackProcess, sign_in
+from tests.local.chat_client import ChatClient, StackProcess, User
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def run(scenario: Coroutine[Any, Any, None], timeout: float = 60) -> None:
     asyncio.run(asyncio.wait_for(scenario, timeout))
-
-
-class User:
-    def __init__(self, stack: StackProcess, tokens: dict[str, Any]) -> None:
-        self.stack = stack
-        self.tokens = tokens
-        self.id: str = tokens["user"]["id"]
-        self.name: str = tokens["user"]["name"]
-
-    @classmethod
-    async def sign_in(cls, stack: StackProcess, name: str) -> User:
-        return cls(stack, await sign_in(stack.url, f"{name}-{uuid.uuid4().hex[:8]}"))
-
-    async def connect(self) -> ChatClient:
-        return await ChatClient.connect(self.stack.websocket_url, self.tokens["accessToken"])
 
 
 async def online(stack: StackProcess, *names: str) -> list[tuple[User, ChatClient]]:

@@ -5,10 +5,7 @@ before that, PostToConnection answers 410 GoneException, as the local gateway do
 window the way API Gateway's latency and cold starts do. A 410 from a connection still in that window means "not
 yet", not "gone": it must not unregister the connection, or a user who connects while a contact connects (or
 writes) stays offline and deaf until they reconnect. The push itself may be lost: clients catch up with
-`history afterSeq`.
-
-Both tests fail until the domain core stops unregistering a connection younger than the `$connect` window on a
-410 (the service forgets every connection that answers 410).
+`history afterSeq`. Both tests failed while the service forgot every connection that answered 410.
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.local.chat_client import ChatClient, StackProcess, sign_in, start_stack_process
+from tests.local.chat_client import ChatClient, StackProcess, User, start_stack_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -41,26 +38,6 @@ def slow_open_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackP
         yield stack
     finally:
         assert stack.stop() == 0, stack.log()
-
-
-class User:
-    def __init__(self, stack: StackProcess, tokens: dict[str, Any]) -> None:
-        self.stack = stack
-        self.token: str = tokens["accessToken"]
-        self.id: str = tokens["user"]["id"]
-        self.name: str = tokens["user"]["name"]
-
-    @classmethod
-    async def sign_in(cls, stack: StackProcess, name: str) -> User:
-        return cls(stack, await sign_in(stack.url, f"{name}-{uuid.uuid4().hex[:8]}"))
-
-    async def connect(self) -> ChatClient:
-        return await ChatClient.connect(self.stack.websocket_url, self.token)
-
-    @property
-    def label(self) -> str:
-        """How the console names this user (the start of the id: Cognito-shaped tokens carry no name)."""
-        return self.id[:8]
 
 
 async def group_of(owner: ChatClient, *members: User) -> str:

@@ -36,7 +36,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chat.errors import BadRequest, ChatError, Forbidden, NotFound, Unavailable, not_a_member
 from chat.flood import FrameBudget
 from chat.ports import (
-    HISTORY_PAGE_MAX_BYTES,
     Appended,
     HistorySlice,
     Identity,
@@ -48,7 +47,7 @@ from chat.ports import (
     UserKey,
     within_bytes,
 )
-from chat.protocol import Message
+from chat.protocol import PAGE_MAX_BYTES, Message
 from chat.settings import Settings
 from chat.tables import TABLES, USER_DIRECTORY_PARTITION, USERS_BY_NAME_INDEX
 
@@ -586,7 +585,7 @@ class DynamoChatStore:
     def history(self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int) -> HistorySlice:
         """Up to `limit` messages, ascending: just before `before_seq`, just after `after_seq`, or the latest.
 
-        The page is also cut to HISTORY_PAGE_MAX_BYTES of JSON, dropping the messages farthest from the anchor
+        The page is also cut to PAGE_MAX_BYTES of JSON, dropping the messages farthest from the anchor
         (the oldest of a before/latest page, the newest of an after page); `has_more` then says so.
         """
         values: Item = {":roomId": _s(room_id)}
@@ -612,7 +611,7 @@ class DynamoChatStore:
         found = [_message_from(item) for item in page["Items"]]
         # Limit stops at limit + 1 items; LastEvaluatedKey with fewer means the 1 MB page limit stopped it.
         has_more = len(found) > limit or "LastEvaluatedKey" in page
-        kept = within_bytes(found[:limit], HISTORY_PAGE_MAX_BYTES)
+        kept = within_bytes(found[:limit], PAGE_MAX_BYTES)
         has_more = has_more or len(kept) < min(len(found), limit)
         if after_seq is None:
             kept.reverse()

@@ -15,10 +15,6 @@ from pydantic import BaseModel
 
 from chat.protocol import PAGE_MAX_BYTES, Message
 
-# A history page's messages, as compact UTF-8 JSON (`chat.protocol.encode`), stay under this many bytes: the
-# frame around them must fit API Gateway's 128 KB message limit (protocol.MAX_MESSAGE_BYTES) with room left.
-HISTORY_PAGE_MAX_BYTES = PAGE_MAX_BYTES
-
 Item = TypeVar("Item", bound=BaseModel)
 
 
@@ -133,14 +129,15 @@ class Appended:
 
 @dataclass(frozen=True)
 class HistorySlice:
-    """At most `limit` messages, ascending, and at most HISTORY_PAGE_MAX_BYTES of them (see `within_bytes`)."""
+    """At most `limit` messages, ascending, and at most PAGE_MAX_BYTES of them (see `within_bytes`)."""
 
     messages: list[Message]  # ascending seq
     has_more: bool
 
 
 def within_bytes(items: Sequence[Item], budget: int = PAGE_MAX_BYTES) -> list[Item]:
-    """The longest prefix whose JSON array fits `budget` bytes; never empty when `items` is not."""
+    """The longest prefix whose JSON array (compact UTF-8, as `chat.protocol.encode` writes it) fits `budget` bytes,
+    so that the frame around it fits API Gateway's 128 KB message; never empty when `items` is not."""
     kept: list[Item] = []
     used = 2  # the brackets
     for item in items:
