@@ -213,7 +213,7 @@ class ChatService:
         if appended.created:
             self._metrics.count("MessagesStored")
             # The sender's own connection gets the ack; its other connections (other tabs, phone) get the push.
-            with self._after_commit("message push"):
+            with self._best_effort("message push"):
                 self._deliver(members.values(), p.MessagePush(message=appended.message), skip=caller.connection_id)
         else:
             self._metrics.count("DuplicateSends")
@@ -228,7 +228,7 @@ class ChatService:
             user_name=self._name_of(caller, members.get(caller.user_id)),
             is_typing=frame.is_typing,
         )
-        with self._after_commit("typing push"):
+        with self._best_effort("typing push"):
             self._deliver((u for u in members.values() if u.user_id != caller.user_id), push)
 
     def history(self, caller: Caller, frame: p.History) -> p.HistoryPage:
@@ -357,7 +357,7 @@ class ChatService:
 
     def _reply_and_push_room(self, caller: Caller, room: RoomRecord, audience: Iterable[str]) -> p.RoomFrame:
         frame = p.RoomFrame(room=_room(room))
-        with self._after_commit("room push"):
+        with self._best_effort("room push"):
             self._deliver(self._store.get_users(audience).values(), frame, skip=caller.connection_id)
         return frame
 
@@ -368,21 +368,22 @@ class ChatService:
         self, user: User, frame: p.ServerFrame, *, skip: str | None = None, including_self: bool = False
     ) -> None:
         """Everyone who shares a room with `user` (and `user`'s own connections, if asked)."""
-        with self._after_commit(f"{frame.model_fields['type'].default} push"):
+        with self._best_effort(f"{frame.model_fields['type'].default} push"):
             contacts = {m for room in self._store.rooms_of(user.user_id) for m in room.member_ids}
             if not including_self:
                 contacts.discard(user.user_id)
             self._deliver(self._store.get_users(contacts).values() if contacts else (), frame, skip=skip)
 
     @contextmanager
-    def _after_commit(self, what: str) -> Iterator[None]:
-        """Pushes follow a change that is already stored: their failure is logged and counted, never the
-        caller's error (clients that missed a push catch up with `history afterSeq` and `listRooms`)."""
+    def _best_effort(self, what: str) -> Iterator[None]:
+        """A push never fails the action it follows, whose change (a message, a room, a connection) is already
+        stored: its failure is logged and counted, never the caller's error. Clients that missed a push catch up
+        with `history afterSeq` and `listRooms`."""
         try:
             yield
         except Exception as exc:
             self._metrics.count("PushFailures")
-            _log.warning("%s failed after the change was stored: %s", what, type(exc).__name__)
+            _log.warning("%s failed; the action stands: %s", what, type(exc).__name__)
 
     def _deliver(self, users: Iterable[User], frame: p.ServerFrame, *, skip: str | None = None) -> None:
         """Post `frame` to every live connection of `users` (but `skip`), then forget the gone ones."""
