@@ -36,9 +36,7 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
     SIGN_UP_FUNCTION: {"users": (UPDATE,)},
     "connect": {
         "connections": (PUT, DELETE),  # the new connection
-        # the user's live connections; a first connection without a sign-up reads the profile it seeded; the
-        # contacts' connections, for presence
-        "users": (UPDATE, GET, BATCH_GET),
+        "users": (UPDATE, BATCH_GET),  # the user's live connections; the contacts', for presence
         "memberships": (QUERY,),  # the user's rooms, whose members are the contacts
         "rooms": (BATCH_GET,),
     },

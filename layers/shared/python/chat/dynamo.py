@@ -141,8 +141,12 @@ class DynamoChatStore:
     # ---------------------------------------------------------------------------------------------- users
 
     def register_user(self, user_id: str, name: str) -> None:
+        self._profile_named(user_id, name)
+
+    def _profile_named(self, user_id: str, name: str) -> Item:
+        """The user's profile, named `name` unless it already has a name: the user item as it now is."""
         with _aws_errors("register_user"):
-            self._client.update_item(
+            return self._client.update_item(
                 TableName=self._users,
                 Key={"userId": _s(user_id)},
                 UpdateExpression="SET #name = if_not_exists(#name, :name), "
@@ -153,7 +157,8 @@ class DynamoChatStore:
                     ":nameKey": _s(name.lower()),
                     ":directory": _s(USER_DIRECTORY_PARTITION),
                 },
-            )
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
 
     def update_profile(self, user_id: str, *, name: str | None, avatar_url: str | None) -> User:
         sets, removes = [], []
@@ -218,25 +223,17 @@ class DynamoChatStore:
                 ReturnValues="ALL_OLD",
             ).get("Attributes", {})
         if "name" not in old:  # the user's first connection, without a sign-up before it
-            self.register_user(identity.user_id, identity.name)
-            old = {**old, **self._profile(identity.user_id)}
+            profile = self._profile_named(identity.user_id, identity.name)
+            old = {
+                **old,
+                **{attribute: profile[attribute] for attribute in ("name", "avatarUrl") if attribute in profile},
+            }
         before = _connections_of(old) - {connection}
         expired = frozenset(c for c in before if c.expires_at <= now)
         if expired and self._drop_expired(identity.user_id, expired):
             before -= expired
         user = replace(_user_from({**old, "userId": _s(identity.user_id)}), connections=before | {connection})
         return PresenceChange(user, changed=not any(c.expires_at > now for c in before))
-
-    def _profile(self, user_id: str) -> Item:
-        with _aws_errors("add_connection"):
-            item = self._client.get_item(
-                TableName=self._users,
-                Key={"userId": _s(user_id)},
-                ProjectionExpression="#name, #avatarUrl",
-                ExpressionAttributeNames=_names("name", "avatarUrl"),
-                ConsistentRead=True,
-            ).get("Item", {})
-        return item
 
     def _drop_expired(self, user_id: str, expired: frozenset[LiveConnection]) -> bool:
         """Best effort: a leftover expired entry never counts as online, it only takes a few bytes."""
