@@ -14,7 +14,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(shell cat $(DEV_REQUIREMENTS) | sha256sum 
 NODE_NEEDED := Node 20+ is needed for the CDK tests and commands (the CDK runs on jsii, a Node runtime): \
 install it from https://nodejs.org or with nvm (nvm install 20). Without it, make unit integration local-tests run.
 
-.PHONY: setup dev test lint typecheck unit integration local-tests infra-tests synth docs bench deploy destroy clean \
+.PHONY: setup dev test lint typecheck unit integration local-tests infra-tests synth docs protocol bench deploy destroy clean \
 	node-check
 
 $(PY):
@@ -65,8 +65,12 @@ local-tests: setup
 infra-tests: node-check setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/infra
 
-docs: setup  ## regenerate docs/protocol.md from the pydantic models
+docs: protocol  ## regenerate docs/protocol.md from the pydantic models
 	PYTHONPATH=layers/shared/python $(PY) -m chat.protocol_doc docs/protocol.md
+
+protocol: setup  ## regenerate the protocol's JSON Schema and the web client's TypeScript types from the models
+	PYTHONPATH=layers/shared/python $(PY) -m chat.protocol_schema web/src/client/protocol.schema.json
+	cd web && npm run --silent protocol
 
 bench: setup
 	$(PY) bench/run.py
