@@ -9,6 +9,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYER_DIR = REPO_ROOT / "layers" / "shared" / "python"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 WEB_DIR = REPO_ROOT / "web"
+# What `make web` (infra/web_build.py) builds from web/, and the stack serves at `/`.
+WEB_DIST = WEB_DIR / "dist"
 
 
 def make_layer_importable() -> None:

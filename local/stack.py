@@ -32,7 +32,7 @@ from local.events import REGION
 from local.functions import FunctionRunner, LambdaHandler, load_handlers
 from local.gateway import GatewayLimits, WebSocketGateway, websocket_paths_only
 from local.identity import DevIdentityProvider
-from local.paths import WEB_DIR
+from local.paths import WEB_DIST
 from local.webclient import add_web_client
 
 log = logging.getLogger("local.stack")
@@ -62,7 +62,7 @@ class StackOptions:
     open_delay_seconds: float = 0.0
     # Handlers' own JSON logs (Powertools); the console's per-frame lines are the readable log.
     handler_log_level: str = "WARNING"
-    web_dir: Path = WEB_DIR
+    web_dist: Path = WEB_DIST  # the built web client (`make web`)
     extra_environment: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -187,7 +187,7 @@ class LocalStack:
         add_http_log(app, FrameLog())
         self.identity.add_routes(app)
         self.gateway.add_routes(app, WEBSOCKET_PATH)
-        add_web_client(app, options.web_dir, self.websocket_url)
+        add_web_client(app, options.web_dist, self.websocket_url)
         self._app_runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
         await self._app_runner.setup()
         await web.SockSite(self._app_runner, listener).start()

@@ -4,8 +4,10 @@ and its settings are served next to it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -13,6 +15,7 @@ import pytest
 
 from chat.auth import TokenVerifier
 from chat.errors import TokenRejected
+from infra.web_headers import security_headers
 from local.console import FRAMES_LOGGER
 from local.identity import NAME_MAX_CHARS
 from tests.local.chat_client import get, post_json
@@ -42,8 +45,6 @@ def run(scenario: Coroutine[Any, Any, None], timeout: float = 30) -> None:
 
 
 async def jwks(base_url: str) -> dict[str, Any]:
-    import json
-
     status, _, text = await get(f"{base_url}/.well-known/jwks.json")
     assert status == 200
     return dict(json.loads(text))
@@ -240,21 +241,120 @@ def test_a_body_that_is_not_json_is_a_400_json_error(fakes: FakeFunctions) -> No
     run(scenario())
 
 
-def test_the_web_client_and_its_settings_are_served(fakes: FakeFunctions) -> None:
-    async def scenario() -> None:
-        import json
+def built_client(root: Path) -> Path:
+    """A `web/dist` as vite lays it out: the shell, and assets named after their content."""
+    dist = root / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text(APP_SHELL)
+    (dist / "assets" / "index-3f2a9c.js").write_text("console.log('chat')")
+    (dist / "robots.txt").write_text("User-agent: *")
+    (dist / ".hidden").write_text("not for the web")
+    (root / "secret.txt").write_text("outside dist")
+    return dist
 
-        async with fake_stack(fakes) as stack:
-            status, content_type, page = await get(f"{stack.url}/")
-            assert (status, content_type) == (200, "text/html") and "<html" in page.lower()
-            status, _, text = await get(f"{stack.url}/config.json")
-            assert status == 200
+
+APP_SHELL = '<!doctype html><html><head><script type="module" src="/assets/index-3f2a9c.js"></script></head></html>'
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+async def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers or {}) as response:
+        return response.status, dict(response.headers), await response.text()
+
+
+def test_the_built_client_is_served_at_the_root_and_revalidated_on_every_load(
+    fakes: FakeFunctions, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes, web_dist=built_client(tmp_path)) as stack:
+            for path in ("/", "/index.html"):
+                status, headers, page = await fetch(f"{stack.url}{path}", HTML)
+                assert (status, page) == (200, APP_SHELL)
+                assert headers["Content-Type"].startswith("text/html")
+                assert headers["Cache-Control"] == "no-cache"
+            status, headers, _ = await fetch(f"{stack.url}/robots.txt")
+            assert (status, headers["Cache-Control"]) == (200, "no-cache"), "only hashed names are kept long"
+
+    run(scenario())
+
+
+def test_hashed_assets_are_cached_for_a_year_as_immutable(fakes: FakeFunctions, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes, web_dist=built_client(tmp_path)) as stack:
+            status, headers, text = await fetch(f"{stack.url}/assets/index-3f2a9c.js")
+            assert (status, text) == (200, "console.log('chat')")
+            assert headers["Content-Type"].split(";")[0] in ("text/javascript", "application/javascript")
+            assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+    run(scenario())
+
+
+def test_a_page_the_app_routes_gets_the_shell_but_a_missing_file_is_a_404(fakes: FakeFunctions, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes, web_dist=built_client(tmp_path)) as stack:
+            status, headers, page = await fetch(f"{stack.url}/rooms/abc", HTML)
+            assert (status, page, headers["Cache-Control"]) == (200, APP_SHELL, "no-cache")
+            # A missing script must not come back as HTML (the browser would report a MIME type error instead).
+            assert (await fetch(f"{stack.url}/assets/index-old.js", HTML))[0] == 404
+            assert (await fetch(f"{stack.url}/rooms/abc", {"Accept": "application/json"}))[0] == 404
+            assert (await fetch(f"{stack.url}/no-such-file.js"))[0] == 404
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("path", ["/.hidden", "/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt"])
+def test_hidden_files_and_files_outside_the_build_are_not_served(
+    fakes: FakeFunctions, tmp_path: Path, path: str
+) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes, web_dist=built_client(tmp_path)) as stack:
+            status, _, text = await fetch(f"{stack.url}{path}")
+            assert status == 404 and "outside dist" not in text and "not for the web" not in text
+
+    run(scenario())
+
+
+def test_the_settings_name_the_local_websocket_and_the_dev_sign_in(fakes: FakeFunctions, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes, web_dist=built_client(tmp_path)) as stack:
+            status, headers, text = await fetch(f"{stack.url}/config.json")
+            assert status == 200 and headers["Cache-Control"] == "no-cache"
             assert json.loads(text) == {
                 "websocketUrl": stack.websocket_url,
                 "auth": {"mode": "dev", "tokenUrl": "/auth/token", "refreshUrl": "/auth/refresh"},
             }
-            assert (await get(f"{stack.url}/no-such-file.js"))[0] == 404
-            assert (await get(f"{stack.url}/../pyproject.toml"))[0] == 404
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("path", ["/", "/assets/index-3f2a9c.js", "/config.json", "/rooms/abc", "/missing.js"])
+def test_every_answer_carries_cloudfronts_security_headers_with_the_local_websocket_allowed(
+    fakes: FakeFunctions, tmp_path: Path, path: str
+) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes, web_dist=built_client(tmp_path)) as stack:
+            _, headers, _ = await fetch(f"{stack.url}{path}", HTML)
+            websocket_origin = f"ws://127.0.0.1:{stack.port}"
+            for name, value in security_headers([websocket_origin]).items():
+                assert headers[name] == value, name
+            assert f"connect-src 'self' {websocket_origin};" in headers["Content-Security-Policy"]
+            assert "script-src 'self';" in headers["Content-Security-Policy"]
+
+    run(scenario())
+
+
+def test_without_a_build_every_page_says_how_to_build_the_client(fakes: FakeFunctions, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with fake_stack(fakes, web_dist=tmp_path / "dist") as stack:
+            for path in ("/", "/rooms/abc"):
+                status, headers, page = await fetch(f"{stack.url}{path}", HTML)
+                assert status == 200 and headers["Content-Type"].startswith("text/html")
+                assert "not built" in page and "make web" in page
+                assert "Content-Security-Policy" in headers
+            assert (await fetch(f"{stack.url}/assets/index.js"))[0] == 404
+            assert (await fetch(f"{stack.url}/config.json"))[0] == 200
 
     run(scenario())
 
