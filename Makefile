@@ -14,7 +14,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(shell cat $(DEV_REQUIREMENTS) | sha256sum 
 NODE_NEEDED := Node 20+ is needed for the CDK tests and commands (the CDK runs on jsii, a Node runtime): \
 install it from https://nodejs.org or with nvm (nvm install 20). Without it, make unit integration local-tests run.
 
-.PHONY: setup dev test lint typecheck unit integration local-tests infra-tests synth docs protocol bench deploy destroy clean \
+.PHONY: setup dev web test lint typecheck unit integration local-tests infra-tests synth docs protocol bench deploy destroy clean \
 	node-check
 
 $(PY):
@@ -34,7 +34,13 @@ $(DEV_STAMP): $(DEV_REQUIREMENTS) $(LOCAL_STAMP)
 
 setup: $(DEV_STAMP)
 
-dev: $(LOCAL_STAMP)  ## run the whole chat on http://127.0.0.1:$${CHAT_PORT:-8080}
+# The web client is built by infra/web_build.py (also run by `cdk synth`): `npm ci` when package-lock.json changed,
+# `vite build` when a source changed, each behind a stamp named after a hash, as above. Standard library only.
+web: | $(PY)  ## build the web client into web/dist (needs Node 20.19+)
+	$(PY) -m infra.web_build
+
+dev: $(LOCAL_STAMP)  ## build the web client if Node is there, and run the whole chat on http://127.0.0.1:$${CHAT_PORT:-8080}
+	$(PY) -m infra.web_build --if-node
 	$(PY) -m local
 
 # Checked before anything is installed: without Node the CDK tests fail late, in a long jsii traceback.
@@ -43,7 +49,9 @@ NODE_IS_20_OR_LATER = $(shell v="$(NODE_VERSION)"; v=$${v#v}; [[ "$${v%%.*}" =~ 
 node-check:
 	@$(if $(NODE_IS_20_OR_LATER),:,$(error $(NODE_NEEDED) Found: $(or $(NODE_VERSION),no node on the PATH)))
 
-test: node-check setup lint typecheck  ## every test, in parallel
+# The web client's checks (protocol types, tsc, vitest) and its browser tests are pytest tests: they run on the
+# workers beside the Python ones. The build comes first so its progress shows and a broken build stops here.
+test: node-check setup lint typecheck web  ## every test, in parallel
 	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 lint: setup
@@ -85,4 +93,4 @@ destroy: node-check setup
 	npx --yes aws-cdk@2 destroy --app "$(PY) app.py"
 
 clean:
-	rm -rf $(VENV) cdk.out .build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) cdk.out .build .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist test-artifacts
