@@ -40,12 +40,24 @@ class ChatAuth(Construct):
             self._cognito(config)
 
     @staticmethod
-    def browser_origins(config: ChatConfig) -> list[str]:
-        """Where the web client gets its tokens, for its Content-Security-Policy (known before the pool)."""
+    def browser_origins(config: ChatConfig, stack: Stack) -> list[str]:
+        """The origins the web client calls to sign in, for its Content-Security-Policy: known from the config
+        alone, before the pool exists (the site, and so its policy, is created first: its URL is the redirect).
+
+        Cognito: its managed login domain (authorize, token, revoke and logout endpoints all live there). An
+        external issuer: the issuer's origin (its discovery document), plus `config.sign_in_origins` for
+        endpoints elsewhere (Google's token endpoint is on oauth2.googleapis.com): those are only in the
+        discovery document, which synth does not fetch.
+        """
         if config.external_issuer:
             parts = urlsplit(config.external_issuer.issuer)
-            return [f"{parts.scheme}://{parts.netloc}"]
-        return [f"https://*.auth.{Aws.REGION}.amazoncognito.com"]
+            return [f"{parts.scheme}://{parts.netloc}", *config.external_issuer.sign_in_origins]
+        return [f"https://{ChatAuth.domain_prefix(config, stack)}.auth.{Aws.REGION}.amazoncognito.com"]
+
+    @staticmethod
+    def domain_prefix(config: ChatConfig, stack: Stack) -> str:
+        """The managed login's `https://<prefix>.auth.<region>.amazoncognito.com` (unique per region)."""
+        return config.auth_domain_prefix or f"{stack.stack_name.lower()}-{Aws.ACCOUNT_ID}"
 
     def add_sign_up_trigger(self, function: aws_lambda.IFunction) -> None:
         """Run `function` when a user confirms their sign-up (Cognito only). The pool names the function, so
@@ -100,10 +112,9 @@ class ChatAuth(Construct):
                 ),
             ],
         )
-        prefix = config.auth_domain_prefix or f"{Stack.of(self).stack_name.lower()}-{Aws.ACCOUNT_ID}"
         domain = pool.add_domain(
             "LoginDomain",
-            cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix),
+            cognito_domain=cognito.CognitoDomainOptions(domain_prefix=self.domain_prefix(config, Stack.of(self))),
             managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
         )
         # A public client for a browser app: no secret, authorization code with PKCE, refresh tokens.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from constructs import Node
 
@@ -18,6 +19,9 @@ class ExternalIssuer:
     audiences: tuple[str, ...]
     jwks_url: str
     client_id: str  # the web client's id at the provider, for the sign-in redirect
+    # Origins other than the issuer's that the browser calls during sign-in (a token endpoint on another host),
+    # for the web client's Content-Security-Policy: synth cannot read them from the discovery document offline.
+    sign_in_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,4 +78,15 @@ def _external_issuer(node: Node) -> ExternalIssuer | None:
         # Most providers publish their keys here; others (Okta, Google) need `-c jwksUrl=…`.
         jwks_url=str(node.try_get_context("jwksUrl") or f"{issuer.rstrip('/')}/.well-known/jwks.json"),
         client_id=str(node.try_get_context("clientId") or audiences[0]),
+        sign_in_origins=_origins(node.try_get_context("signInOrigins")),
     )
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    """`-c signInOrigins=https://a.example,https://b.example`: https origins only (no path), as CSP names them."""
+    origins = tuple(o.strip() for o in str(value or "").split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme != "https" or not parts.netloc or parts.path or parts.query or parts.fragment:
+            raise ValueError(f"context signInOrigins takes https origins (https://host[:port]), not {origin!r}")
+    return origins

@@ -25,7 +25,9 @@ class ChatStack(Stack):
         self.config = config = ChatConfig.from_context(self.node)
         self.tables = tables = ChatTables(self, "Tables", retain_history=config.retain_history)
         self.endpoint = endpoint = WebSocketEndpoint(self, "WebSocket")
-        self.web = web = WebSite(self, "Web", connect_sources=[endpoint.url, *ChatAuth.browser_origins(config)])
+        self.web = web = WebSite(
+            self, "Web", connect_sources=[endpoint.origin, *ChatAuth.browser_origins(config, self)]
+        )
         self.auth = auth = ChatAuth(self, "Auth", config=config, site_url=web.url)
         # Cognito's sign-up trigger exists only with Cognito: an external issuer signs its users up itself.
         names = [f for f in FUNCTIONS if f != SIGN_UP_FUNCTION or auth.user_pool is not None]

@@ -1,5 +1,12 @@
 """The web client: a private S3 bucket behind CloudFront (origin access control, HTTPS only, security headers,
-single-page routing), with `web/` and a generated `config.json` deployed into it."""
+single-page routing), with the built client (`web/dist`, built at synth when stale) and a generated
+`config.json` deployed into it.
+
+Two deployments, one per cache class: `assets/*` (named after their content by vite) first, cached for a year as
+immutable and never deleted (a page loaded before a deploy still finds its chunks); then `index.html`,
+`config.json` and the other files with `no-cache`, so browsers revalidate them on every load and CloudFront
+keeps them for its minimum TTL (1 s); the deploy also invalidates `/*`.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +21,15 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra.layer_build import ROOT
+from infra.web_build import build_web
+from infra.web_headers import (
+    ASSET_CACHE_CONTROL,
+    ASSETS_PREFIX,
+    HSTS_MAX_AGE_SECONDS,
+    SHELL_CACHE_CONTROL,
+    content_security_policy,
+)
 
-WEB_DIR = ROOT / "web"
 _BUCKET_DEPLOYMENT_SUPPRESSIONS = [
     NagPackSuppression(
         id="AwsSolutions-IAM4",
@@ -40,6 +53,7 @@ class WebSite(Construct):
     """Created before the auth (its URL is the sign-in redirect); `publish` deploys the files afterwards."""
 
     def __init__(self, scope: Construct, construct_id: str, *, connect_sources: Sequence[str]) -> None:
+        """`connect_sources`: the origins the page may call besides its own (the WebSocket, the sign-in)."""
         super().__init__(scope, construct_id)
         # Rebuilt from web/ on every deploy: nothing in it to keep.
         self.bucket = s3.Bucket(
@@ -115,16 +129,32 @@ class WebSite(Construct):
         return f"https://{self.distribution.distribution_domain_name}/"
 
     def publish(self, config: dict[str, Any]) -> None:
-        """Deploy web/ with config.json (the settings the client needs) and invalidate the cache."""
-        s3deploy.BucketDeployment(
+        """Deploy web/dist (built now if missing or stale) with config.json, and invalidate the cache."""
+        dist = str(build_web())
+        assets = s3deploy.BucketDeployment(
             self,
-            "Deploy",
-            sources=[s3deploy.Source.asset(str(WEB_DIR)), s3deploy.Source.json_data("config.json", config)],
+            "DeployAssets",
+            sources=[s3deploy.Source.asset(dist)],
             destination_bucket=self.bucket,
+            exclude=["*"],
+            include=[f"{ASSETS_PREFIX}*"],
+            prune=False,
+            cache_control=[s3deploy.CacheControl.from_string(ASSET_CACHE_CONTROL)],
+            memory_limit=512,
+        )
+        shell = s3deploy.BucketDeployment(
+            self,
+            "DeployShell",
+            sources=[s3deploy.Source.asset(dist), s3deploy.Source.json_data("config.json", config)],
+            destination_bucket=self.bucket,
+            exclude=[f"{ASSETS_PREFIX}*"],
+            cache_control=[s3deploy.CacheControl.from_string(SHELL_CACHE_CONTROL)],
             distribution=self.distribution,
             distribution_paths=["/*"],
             memory_limit=512,
         )
+        # The new index.html names the new assets: they must be there first.
+        shell.node.add_dependency(assets)
         # CDK's deployment function is one per stack, outside this construct; it runs only during deployments.
         for construct in Stack.of(self).node.children:
             if construct.node.id.startswith("Custom::CDKBucketDeployment"):
@@ -133,26 +163,18 @@ class WebSite(Construct):
                 )
 
     def _security_headers(self, connect_sources: Sequence[str]) -> cloudfront.ResponseHeadersPolicy:
-        csp = "; ".join(
-            [
-                "default-src 'self'",
-                f"connect-src 'self' {' '.join(connect_sources)}",
-                "img-src 'self' data:",
-                "object-src 'none'",
-                "base-uri 'self'",
-                "form-action 'self'",
-                "frame-ancestors 'none'",
-            ]
-        )
+        """`infra/web_headers.py`'s headers; the local stack sends the same (a test compares them)."""
         return cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=csp, override=True
+                    content_security_policy=content_security_policy(connect_sources), override=True
                 ),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=Duration.days(365), include_subdomains=True, override=True
+                    access_control_max_age=Duration.seconds(HSTS_MAX_AGE_SECONDS),
+                    include_subdomains=True,
+                    override=True,
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(

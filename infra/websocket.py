@@ -78,6 +78,11 @@ class WebSocketEndpoint(Construct):
         return self.stage.url
 
     @property
+    def origin(self) -> str:
+        """What the web client's Content-Security-Policy allows it to connect to (the stage is a path in it)."""
+        return f"wss://{self.api.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
+
+    @property
     def callback_url(self) -> str:
         """The Management API endpoint the functions post to (a reference to the stage would be a cycle)."""
         return f"https://{self.api.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE_NAME}"

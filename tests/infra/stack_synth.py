@@ -17,6 +17,7 @@ from infra.stack import ChatStack, build_app
 EXTERNAL_ISSUER = {
     "issuer": "https://login.example.com/",
     "audience": "chat-web,chat-mobile",
+    "signInOrigins": "https://tokens.example.net",
     "retainHistory": "false",
     "reservedConcurrency": "true",
 }

@@ -35,3 +35,13 @@ def test_a_given_jwks_url_replaces_the_default_one() -> None:
     external = config.external_issuer
 
     assert external is not None and external.jwks_url == "https://x.okta.com/v1/keys"
+
+
+def test_sign_in_origins_beyond_the_issuers_are_https_origins() -> None:
+    external = _config(
+        issuer="https://accounts.google.com", audience="chat", signInOrigins="https://oauth2.googleapis.com, "
+    ).external_issuer
+    assert external is not None and external.sign_in_origins == ("https://oauth2.googleapis.com",)
+    for bad in ("http://tokens.example", "https://tokens.example/oauth2/token", "tokens.example"):
+        with pytest.raises(ValueError, match="signInOrigins"):
+            _config(issuer="https://login.example", audience="chat", signInOrigins=bad)

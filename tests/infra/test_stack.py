@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 import runpy
 from typing import Any
 
 from aws_cdk import App, Stack
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 from cdk_template import references
 from stack_synth import EXTERNAL_ISSUER, Synth
 
@@ -267,52 +266,6 @@ def test_outputs_give_the_websocket_and_web_urls_and_the_user_pool(cognito: Synt
     assert {"WebSocketUrl", "WebUrl", "UserPoolId", "UserPoolClientId", "Issuer"} <= set(outputs)
     assert json.dumps(outputs["WebSocketUrl"]["Value"]).startswith('{"Fn::Join": ["", ["wss://"')
     assert json.dumps(outputs["WebUrl"]["Value"]).startswith('{"Fn::Join": ["", ["https://"')
-
-
-def test_web_bucket_is_private_and_served_over_https_with_security_headers(cognito: Synth) -> None:
-    cognito.template.has_resource_properties(
-        "AWS::S3::Bucket",
-        {
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            }
-        },
-    )
-    cognito.template.has_resource_properties(
-        "AWS::CloudFront::OriginAccessControl",
-        {"OriginAccessControlConfig": Match.object_like({"OriginAccessControlOriginType": "s3"})},
-    )
-    (distribution,) = cognito.of_type("AWS::CloudFront::Distribution").values()
-    config = distribution["Properties"]["DistributionConfig"]
-    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
-    assert config["DefaultRootObject"] == "index.html"
-    assert {(e["ErrorCode"], e["ResponseCode"], e["ResponsePagePath"]) for e in config["CustomErrorResponses"]} == {
-        (403, 200, "/index.html"),
-        (404, 200, "/index.html"),
-    }
-    (policy,) = cognito.of_type("AWS::CloudFront::ResponseHeadersPolicy").values()
-    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    assert {"ContentSecurityPolicy", "StrictTransportSecurity", "ContentTypeOptions", "FrameOptions"} <= set(headers)
-    csp = json.dumps(headers["ContentSecurityPolicy"])
-    assert "wss://" in csp and "frame-ancestors 'none'" in csp
-
-
-def test_web_client_gets_a_config_json_with_the_websocket_url_and_auth(cognito: Synth) -> None:
-    (deployment,) = cognito.of_type("Custom::CDKBucketDeployment").values()
-    markers = {k: json.dumps(v) for m in deployment["Properties"]["SourceMarkers"] for k, v in m.items()}
-    (config_file,) = cognito.outdir.glob("asset.*/config.json")
-    # Each token is a marker that the deployment replaces with its JSON-encoded value.
-    config = json.loads(re.sub(r"<<marker:0xbaba:\d+>>", lambda m: json.dumps(m[0]), config_file.read_text()))
-    assert markers[config["websocketUrl"]].startswith('{"Fn::Join": ["", ["\\"wss://"')
-    auth = config["auth"]
-    assert auth["mode"] == "cognito" and "openid" in auth["scopes"]
-    client_id = cognito.logical_id(cognito.stack.auth.client)
-    assert client_id in markers[auth["clientId"]]
-    for endpoint in ("authorizationEndpoint", "tokenEndpoint", "issuer", "redirectUri"):
-        assert markers[auth[endpoint]].startswith('{"Fn::Join": ["", ["\\"https://'), endpoint
 
 
 def _environment(synth: Synth, function: str) -> dict[str, Any]:
