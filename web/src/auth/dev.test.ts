@@ -165,6 +165,15 @@ describe("dev sign-in", () => {
     expect(await auth.getAccessToken()).toBe("access-1");
   });
 
+  it("while the provider is down, a token about to expire is still given until it has expired", async () => {
+    const { auth, clock } = setup({ refresh: () => json({ error: "server_error", message: "boom" }, 503) });
+    await auth.signIn("Alice");
+    clock.now = START + HOUR_S * 1000 - 30_000;
+    expect(await auth.getAccessToken()).toBe("access-1");
+    clock.now = START + HOUR_S * 1000;
+    await expect(auth.getAccessToken()).rejects.toThrow("boom");
+  });
+
   it("getAccessToken without a session is a SignedOutError", async () => {
     const { auth } = setup();
     await expect(auth.getAccessToken()).rejects.toBeInstanceOf(SignedOutError);

@@ -10,6 +10,7 @@ import { createSessionKeeper, type Session, type SessionBackend, type SignedInUs
  * (the README's two-tab walkthrough). Dev refresh tokens are stateless JWTs, so tabs need not coordinate.
  */
 export const DEV_SESSION_KEY = "chat.auth.dev";
+const REQUEST_TIMEOUT_MS = 15_000;
 
 interface StoredSession extends Session {
   idToken: string;
@@ -64,6 +65,8 @@ export function createDevAuth(config: DevAuthConfig, env: AuthEnv): Auth {
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(body),
       cache: "no-store",
+      // Refreshes hold the refresh lock: a request that hangs must not hold it forever.
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
 
   const backend: SessionBackend = {

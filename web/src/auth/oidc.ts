@@ -64,6 +64,8 @@ export function createOidcAuth(config: RedirectConfig, env: AuthEnv): Auth {
     },
 
     async init() {
+      const users = await userManager();
+      void users.clearStaleState().catch(() => undefined); // sign-ins abandoned on the hosted page
       const url = new URL(env.location.href);
       const params = url.searchParams;
       if (params.has("state") && (params.has("code") || params.has("error"))) {
@@ -72,7 +74,7 @@ export function createOidcAuth(config: RedirectConfig, env: AuthEnv): Auth {
         for (const name of CALLBACK_PARAMS) params.delete(name);
         env.replaceUrl(url.href);
         try {
-          const user = await (await userManager()).signinCallback(callbackUrl);
+          const user = await users.signinCallback(callbackUrl);
           lastError = null;
           if (user) return toSession(user)?.user ?? null;
         } catch (error) {

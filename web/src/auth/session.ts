@@ -134,8 +134,15 @@ export function createSessionKeeper(
       const session = await backend.read();
       if (!session) throw new SignedOutError("Not signed in");
       if (!forceRefresh && isFresh(session)) return session.accessToken;
-      // forceRefresh: this token was refused; a different, fresh one (from another tab) is as good as a new one.
-      return (await refresh(forceRefresh ? session.accessToken : null)).accessToken;
+      try {
+        // forceRefresh: this token was refused; a different, fresh one (from another tab) is as good as a new one.
+        return (await refresh(forceRefresh ? session.accessToken : null)).accessToken;
+      } catch (error) {
+        // The identity provider is unreachable but the token has not expired yet: it still opens a connection.
+        const usable = !forceRefresh && !(error instanceof SignedOutError) && session.expiresAt > env.now();
+        if (usable) return session.accessToken;
+        throw error;
+      }
     },
 
     onTokenChanged: (listener) => tokenChanged.add(listener),
