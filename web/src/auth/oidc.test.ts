@@ -336,6 +336,50 @@ describe("OIDC mode", () => {
     expect(url.searchParams.get("scope")).toBe("openid profile offline_access");
     expect(server.fetch.requests.map((r) => r.url)).toEqual([`${OIDC.issuer}/.well-known/openid-configuration`]);
   });
+
+  const oidcUser = (storage: Storage) => {
+    const user = new User({
+      access_token: accessToken(0),
+      id_token: "the-id-token",
+      refresh_token: "refresh-1",
+      token_type: "Bearer",
+      profile: { sub: SUB, name: "Alice", iss: OIDC.issuer, aud: OIDC.clientId, exp: 0, iat: 0 },
+      expires_at: nowSeconds() + HOUR_S,
+    });
+    storage.setItem(`oidc.user:${OIDC.issuer}:${OIDC.clientId}`, user.toStorageString());
+  };
+  const discovery = (extra: Record<string, string>) =>
+    useServer({
+      fetch: fakeFetch({
+        [`${OIDC.issuer}/.well-known/openid-configuration`]: () =>
+          json({ issuer: OIDC.issuer, authorization_endpoint: `${OIDC.issuer}/auth`, ...extra }),
+      }),
+      tokenRequests: () => [],
+    });
+
+  it("signs out through the issuer's end_session_endpoint (standard RP-initiated logout)", async () => {
+    discovery({ end_session_endpoint: `${OIDC.issuer}/logout` });
+    const { tab, storage } = browser();
+    oidcUser(storage);
+    const { auth, navigate } = tab(OIDC, OIDC.redirectUri);
+    expect(await auth.init()).toEqual({ id: SUB, name: "Alice" });
+    await auth.signOut();
+    const url = new URL(navigate.mock.calls[0]![0]);
+    expect(`${url.origin}${url.pathname}`).toBe(`${OIDC.issuer}/logout`);
+    expect(url.searchParams.get("id_token_hint")).toBe("the-id-token");
+    expect(url.searchParams.get("post_logout_redirect_uri")).toBe(OIDC.redirectUri);
+    await expect(auth.getAccessToken()).rejects.toBeInstanceOf(SignedOutError);
+  });
+
+  it("signs out locally when the issuer has no end_session_endpoint", async () => {
+    discovery({});
+    const { tab, storage } = browser();
+    oidcUser(storage);
+    const { auth, navigate } = tab(OIDC, OIDC.redirectUri);
+    await auth.signOut();
+    expect(navigate).not.toHaveBeenCalled();
+    await expect(auth.getAccessToken()).rejects.toBeInstanceOf(SignedOutError);
+  });
 });
 
 describe("display name", () => {
