@@ -506,10 +506,12 @@ export class ChatClient {
   }
 
   private async runCatchUp(roomId: string): Promise<void> {
+    // Goes on while the server says more follow, or while a push told of a seq beyond what is loaded.
+    let hasMore = false;
     for (;;) {
       const entry = this.rooms.get(roomId);
       const from = entry?.timeline.seenSeq ?? null;
-      if (!entry || from === null || !this.hasNews(entry)) return;
+      if (!entry || from === null || (!hasMore && !this.hasNews(entry))) return;
       const lastSeq = Math.max(entry.summary?.lastSeq ?? 0, entry.timeline.newestSeq ?? 0);
       if (lastSeq - from > MAX_CATCH_UP_MESSAGES) {
         entry.timeline.reset();
@@ -519,6 +521,7 @@ export class ChatClient {
       }
       const page = await this.backgroundRequest({ action: "history", roomId, afterSeq: from, limit: LIMITS.historyMaxLimit });
       this.addMessages(roomId, page.messages, false);
+      hasMore = page.hasMore;
       // No progress means nothing more to fetch (a lastSeq we were told that the server does not have).
       if ((this.rooms.get(roomId)?.timeline.seenSeq ?? from) <= from) return;
     }
