@@ -290,6 +290,7 @@ export class ChatClient {
     }
     // Rooms left while disconnected (only those known before the listing began: a room pushed since may be newer).
     for (const roomId of known) if (!listed.has(roomId) && this.rooms.get(roomId)?.summary) this.removeRoom(roomId);
+    if (firstRun) this.read?.keep();
     this.roomsLoaded = true;
     this.store.invalidate();
   }
@@ -480,9 +481,7 @@ export class ChatClient {
     const known = this.users.get(user.id);
     if (known && sameUser(known, user)) return false;
     this.users.set(user.id, user);
-    this.usersView = null;
-    // Direct rooms are named after the other member: their views change with the user.
-    for (const entry of this.rooms.values()) if (entry.summary?.memberIds.includes(user.id)) entry.view = null;
+    this.usersView = null; // rooms keep their views: a RoomState holds no user data
     this.store.invalidate();
     return true;
   }

@@ -110,6 +110,11 @@ export class ForwardMarkers {
     this.queueSave();
   }
 
+  /** Saves even when empty, so that the next session knows it is not the device's first. */
+  keep(): void {
+    this.queueSave();
+  }
+
   /** Batched: a catch-up of 100 messages writes once. */
   private queueSave(): void {
     if (this.saveQueued) return;
