@@ -25,12 +25,15 @@ export interface StorageLike {
 }
 
 /**
- * A KeyValueStore over `localStorage` (pass it in: this module never touches `window`). Failures (quota
- * exceeded, storage disabled in private mode) are swallowed: losing persistence must not break chatting.
+ * A KeyValueStore over `localStorage` (pass it in: this module never touches `window`). When the storage
+ * refuses (quota exceeded, disabled in private mode) values are kept in memory: losing persistence must not
+ * break chatting.
  */
 export function localStorageStore(storage: StorageLike, prefix = "chat:"): KeyValueStore {
+  const fallback = new Map<string, string>();
   return {
     get(key) {
+      if (fallback.has(key)) return fallback.get(key) ?? null;
       try {
         return storage.getItem(prefix + key);
       } catch {
@@ -40,15 +43,17 @@ export function localStorageStore(storage: StorageLike, prefix = "chat:"): KeyVa
     set(key, value) {
       try {
         storage.setItem(prefix + key, value);
+        fallback.delete(key);
       } catch {
-        /* quota or disabled storage: keep going in memory */
+        fallback.set(key, value);
       }
     },
     remove(key) {
+      fallback.delete(key);
       try {
         storage.removeItem(prefix + key);
       } catch {
-        /* as above */
+        /* nothing stored there */
       }
     },
   };
