@@ -169,6 +169,19 @@ describe("tokens", () => {
     expect(h.client.getSnapshot().connection.status).toBe("online");
   });
 
+  it("treats an error without a close (Node's WebSocket on a 401) like a close", async () => {
+    const h = harness();
+    h.client.start(ME);
+    await settle();
+    h.socket().fail();
+    expect(h.client.getSnapshot().connection.status).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(500);
+    expect(h.getToken).toHaveBeenLastCalledWith({ forceRefresh: true });
+    expect(h.sockets).toHaveLength(2);
+    h.sockets[0]?.drop(); // a late close of the failed socket changes nothing
+    expect(h.client.getSnapshot().connection.status).toBe("connecting");
+  });
+
   it("does not force a refresh after a connection that opened drops", async () => {
     const h = harness();
     await h.connect();

@@ -34,6 +34,7 @@ interface Socket {
   id: number;
   ws: WebSocketLike | null; // null while its token is being fetched
   opened: boolean;
+  closed: boolean;
   timers: ReturnType<typeof setTimeout>[];
   pingTimer: ReturnType<typeof setInterval> | null;
   pongTimer: ReturnType<typeof setTimeout> | null;
@@ -134,7 +135,7 @@ export class Connection {
   }
 
   private open(): Socket {
-    const socket: Socket = { id: this.nextSocketId++, ws: null, opened: false, timers: [], pingTimer: null, pongTimer: null };
+    const socket: Socket = { id: this.nextSocketId++, ws: null, opened: false, closed: false, timers: [], pingTimer: null, pongTimer: null };
     const force = this.forceRefresh;
     if (force) {
       this.forceRefresh = false;
@@ -153,7 +154,9 @@ export class Connection {
         socket.ws.onopen = () => this.handleOpen(socket);
         socket.ws.onmessage = (event: { data?: unknown }) => this.handleMessage(socket, event.data);
         socket.ws.onclose = (event: { code?: number }) => this.handleClose(socket, `closed (${event?.code ?? "?"})`);
-        socket.ws.onerror = () => {}; // a close always follows
+        // Browsers follow an error with a close, but Node's WebSocket (undici) fires only the error when the
+        // upgrade is refused: treat the error as the close.
+        socket.ws.onerror = () => this.drop(socket, "connection failed");
       },
       (error: unknown) => {
         if (!this.isCurrent(socket)) return;
@@ -203,6 +206,8 @@ export class Connection {
   }
 
   private handleClose(socket: Socket, reason: string): void {
+    if (socket.closed) return;
+    socket.closed = true;
     this.forget(socket);
     this.options.onSocketClosed(socket.id);
     if (socket === this.successor) {
@@ -278,6 +283,8 @@ export class Connection {
 
   /** Close a socket that is no longer wanted; requests sent on it fail at once. */
   private abandon(socket: Socket): void {
+    if (socket.closed) return;
+    socket.closed = true;
     this.detach(socket);
     this.forget(socket);
     if (socket === this.active) this.active = null;

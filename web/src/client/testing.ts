@@ -52,6 +52,12 @@ export class FakeSocket implements WebSocketLike {
     this.onclose?.({ code });
   }
 
+  /** Node's WebSocket (undici) on a refused upgrade: an error event and no close. */
+  fail(): void {
+    this.readyState = 3;
+    this.onerror?.({});
+  }
+
   frames(action: string): Frame[] {
     return this.sent.filter((frame) => frame.action === action);
   }
