@@ -8,6 +8,7 @@ import { Requests, replyTypes, type RequestFrame, type ReplyTo } from "./request
 import { byActivity, isMember, newRoomEntry, roomView, summaryFromRoom, summaryWithMessage, type RoomEntry } from "./rooms";
 import { ForwardMarkers, memoryStore, type KeyValueStore } from "./storage";
 import { Events, SnapshotStore } from "./store";
+import { toUserState, Users } from "./users";
 import type { ChatEvent, ChatMessage, ChatSnapshot, ClientOptions, ConnectionState, UserState, WebSocketLike } from "./types";
 
 /** Past this many missed messages a room jumps to its latest page instead of loading them all. */
@@ -33,8 +34,7 @@ export class ChatClient {
   private me: Me | null = null;
   private connectionState: ConnectionState = { status: "offline", reason: "not started" };
   private rooms = new Map<string, RoomEntry>();
-  private users = new Map<string, UserState>();
-  private usersView: Record<string, UserState> | null = null;
+  private readonly users = new Users(() => this.store.invalidate());
   private roomsLoaded = false;
   private outbox: Outbox | null = null;
   private seen: ForwardMarkers | null = null;
@@ -229,7 +229,7 @@ export class ChatClient {
   /** The first page of users whose name starts with `query`. */
   async searchUsers(query: string): Promise<UserState[]> {
     const reply = await this.request({ action: "listUsers", query, limit: LIMITS.pageDefaultLimit });
-    return reply.users.map((user) => this.users.get(user.id) ?? toUserState(user));
+    return reply.users.map((user) => this.users.get(user.id) ?? toUserState(user)); // applied by handleFrame
   }
 
   /** Every page of the room's presence. */
@@ -285,7 +285,7 @@ export class ChatClient {
       entry.summary = entry.summary ? mergeSummary(entry.summary, summary) : summary;
       // A device's first run starts with everything read, not with the whole history unread.
       if (firstRun) this.read?.advance(summary.id, summary.lastSeq);
-      if (summary.lastMessage) this.learnSender(summary.lastMessage);
+      if (summary.lastMessage) this.users.learnSender(summary.lastMessage);
       entry.view = null;
     }
     // Rooms left while disconnected (only those known before the listing began: a room pushed since may be newer).
@@ -380,7 +380,7 @@ export class ChatClient {
         this.outbox?.confirm(message.clientMsgId);
         this.read?.advance(roomId, message.seq); // what one writes, one has read up to
       } else {
-        this.learnSender(message);
+        this.users.learnSender(message);
         this.stopTyping(entry, message.senderId);
       }
     }
@@ -453,37 +453,13 @@ export class ChatClient {
   }
 
   private applyUser(user: UserInfo): void {
-    this.setUser(toUserState(user));
+    this.users.applyProfile(user);
     if (user.id === this.me?.id && user.name !== this.me.name) this.me = { ...this.me, name: user.name };
   }
 
   private applyPresence(presence: MemberPresence | PresencePush): void {
-    const known = this.users.get(presence.userId);
-    const user: UserState = {
-      id: presence.userId,
-      name: known?.name ?? "", // the protocol has no lookup by id: names come from messages, profiles and searches
-      avatarUrl: known?.avatarUrl ?? null,
-      online: presence.online,
-      lastSeen: presence.lastSeen ?? null,
-    };
-    if (this.setUser(user)) this.events.emit({ type: "presence", user });
-  }
-
-  private learnSender(message: Message): void {
-    const known = this.users.get(message.senderId);
-    if (known?.name) return; // a profile or a search result is more current than a message's senderName
-    const base = known ?? { id: message.senderId, avatarUrl: null, online: false, lastSeen: null };
-    this.setUser({ ...base, name: message.senderName });
-  }
-
-  /** Returns whether anything changed. */
-  private setUser(user: UserState): boolean {
-    const known = this.users.get(user.id);
-    if (known && sameUser(known, user)) return false;
-    this.users.set(user.id, user);
-    this.usersView = null; // rooms keep their views: a RoomState holds no user data
-    this.store.invalidate();
-    return true;
+    const changed = this.users.applyPresence(presence);
+    if (changed) this.events.emit({ type: "presence", user: changed });
   }
 
   // ---- loading messages ------------------------------------------------------------------------------------
@@ -601,8 +577,7 @@ export class ChatClient {
     // Everything persisted is per user: another account on this device starts clean.
     for (const entry of this.rooms.values()) this.clearTyping(entry);
     this.rooms = new Map();
-    this.users = new Map();
-    this.usersView = null;
+    this.users.clear();
     this.roomsLoaded = false;
     this.opened.clear();
     const prefix = `user/${me.id}/`;
@@ -649,8 +624,7 @@ export class ChatClient {
       rooms.push(entry.view);
     }
     rooms.sort(byActivity);
-    this.usersView ??= Object.fromEntries(this.users);
-    return { connection: this.connectionState, me: this.me, rooms, users: this.usersView, roomsLoaded: this.roomsLoaded };
+    return { connection: this.connectionState, me: this.me, rooms, users: this.users.record(), roomsLoaded: this.roomsLoaded };
   }
 }
 
@@ -659,14 +633,6 @@ function mergeSummary(known: RoomSummary, listed: RoomSummary): RoomSummary {
   return (known.lastMessage?.seq ?? 0) > (listed.lastMessage?.seq ?? 0)
     ? { ...listed, lastSeq: Math.max(listed.lastSeq, known.lastSeq), lastMessage: known.lastMessage }
     : listed;
-}
-
-function toUserState(user: UserInfo): UserState {
-  return { id: user.id, name: user.name, avatarUrl: user.avatarUrl ?? null, online: user.online, lastSeen: user.lastSeen ?? null };
-}
-
-function sameUser(a: UserState, b: UserState): boolean {
-  return a.name === b.name && a.avatarUrl === b.avatarUrl && a.online === b.online && a.lastSeen === b.lastSeen;
 }
 
 function defaultSocket(url: string): WebSocketLike {
