@@ -341,3 +341,19 @@ describe("a device's first run", () => {
     expect(roomState(second, "r1")).toMatchObject({ readSeq: 0, unreadCount: 3 });
   });
 });
+
+describe("clientMsgIds", () => {
+  it("are UUIDs the server accepts, with or without crypto.randomUUID", async () => {
+    const { randomUuid } = await import("./client");
+    const pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(randomUuid()).toMatch(pattern);
+    vi.stubGlobal("crypto", { getRandomValues: (bytes: Uint8Array) => bytes.fill(0xff) });
+    try {
+      expect(randomUuid()).toBe("ffffffff-ffff-4fff-bfff-ffffffffffff");
+      vi.stubGlobal("crypto", undefined);
+      expect(randomUuid()).toMatch(pattern);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});

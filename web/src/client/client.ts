@@ -50,9 +50,9 @@ export class ChatClient {
 
   constructor(options: ClientOptions) {
     this.storage = options.storage ?? memoryStore();
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
     this.random = options.random ?? Math.random;
-    this.randomUUID = options.randomUUID ?? (() => globalThis.crypto.randomUUID());
+    this.randomUUID = options.randomUUID ?? randomUuid;
     this.settings = {
       backoffBaseMs: options.backoffBaseMs ?? 500,
       backoffCapMs: options.backoffCapMs ?? 30_000,
@@ -302,7 +302,8 @@ export class ChatClient {
     const worker = async (): Promise<void> => {
       for (let roomId = queue.shift(); roomId !== undefined; roomId = queue.shift()) {
         if (generation !== this.syncGeneration) return;
-        await this.openOrCatchUp(roomId);
+        // One room failing (left meanwhile: forbidden) must not hold the others back.
+        await this.openOrCatchUp(roomId).catch((error: unknown) => this.reportBackground(error));
       }
     };
     await Promise.all(Array.from({ length: CATCH_UP_CONCURRENCY }, worker));
@@ -633,6 +634,22 @@ function mergeSummary(known: RoomSummary, listed: RoomSummary): RoomSummary {
   return (known.lastMessage?.seq ?? 0) > (listed.lastMessage?.seq ?? 0)
     ? { ...listed, lastSeq: Math.max(listed.lastSeq, known.lastSeq), lastMessage: known.lastMessage }
     : listed;
+}
+
+/**
+ * A v4 UUID for a clientMsgId: `crypto.randomUUID` where it exists (it needs a secure context in browsers),
+ * else built from `crypto.getRandomValues` (React Native with a polyfill), else from Math.random.
+ */
+export function randomUuid(): string {
+  const crypto = (globalThis as { crypto?: Partial<Crypto> }).crypto;
+  if (typeof crypto?.randomUUID === "function") return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  if (typeof crypto?.getRandomValues === "function") crypto.getRandomValues(bytes);
+  else for (let i = 0; i < 16; i += 1) bytes[i] = Math.floor(Math.random() * 256);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40; // version 4
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function defaultSocket(url: string): WebSocketLike {
