@@ -1,13 +1,17 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+import { App } from "./app/App";
+import { applyStoredTheme } from "./app/hooks";
+import "./app/theme.css";
+import "./app/app.css";
+
+applyStoredTheme();
 
 const root = document.getElementById("root");
 if (root) {
   createRoot(root).render(
     <StrictMode>
-      <main>
-        <h1>Chat</h1>
-      </main>
+      <App />
     </StrictMode>,
   );
 }

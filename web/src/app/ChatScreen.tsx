@@ -1,0 +1,193 @@
+/* The signed-in app: one ChatClient for the session, the room list beside the open conversation (one or the
+ * other on a phone), dialogs, error toasts and the screen-reader announcer. */
+
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { AppConfig, Auth, SignedInUser } from "../auth";
+import { ChatClient, type ChatSnapshot } from "../client";
+import { Announcer, useAnnouncer } from "./Announcer";
+import { Conversation } from "./Conversation";
+import { NewDirectDialog } from "./dialogs/NewDirectDialog";
+import { NewGroupDialog } from "./dialogs/NewGroupDialog";
+import { describeRequestError } from "./format";
+import { ClientContext, useChatSnapshot, useClient, useMediaQuery } from "./hooks";
+import { RoomList } from "./RoomList";
+import { roomDisplayName } from "./rooms";
+import { localStore } from "./storage";
+import { ToastProvider, useToast } from "./Toasts";
+import { TopBar } from "./TopBar";
+
+interface Props {
+  config: AppConfig;
+  auth: Auth;
+  user: SignedInUser;
+  onSignOut: () => void;
+  onSessionEnded: (reason: string) => void;
+}
+
+/** Narrow screens show the room list or the conversation, not both. */
+const NARROW = "(max-width: 760px)";
+const SELECTED_ROOM_KEY = "chat.openRoom";
+
+export function ChatScreen({ config, auth, user, onSignOut, onSessionEnded }: Props) {
+  const [client, setClient] = useState<ChatClient | null>(null);
+
+  useEffect(() => {
+    const chat = new ChatClient({
+      url: config.websocketUrl,
+      getToken: (options) => auth.getAccessToken(options),
+      storage: localStore(user.id),
+    });
+    chat.start({ id: user.id, name: user.name });
+    const stopTokenWatch = auth.onTokenChanged(() => chat.tokenRefreshed());
+    // The browser knows before the socket does that the network is gone (or back): tell the client.
+    const networkChanged = () => chat.setNetworkOnline(navigator.onLine);
+    window.addEventListener("online", networkChanged);
+    window.addEventListener("offline", networkChanged);
+    if (!navigator.onLine) networkChanged();
+    setClient(chat);
+    return () => {
+      stopTokenWatch();
+      window.removeEventListener("online", networkChanged);
+      window.removeEventListener("offline", networkChanged);
+      chat.stop();
+    };
+  }, [config, auth, user.id, user.name]);
+
+  if (!client) return null;
+  return (
+    <ClientContext.Provider value={client}>
+      <ToastProvider>
+        <ChatLayout user={user} onSignOut={onSignOut} onSessionEnded={onSessionEnded} />
+      </ToastProvider>
+    </ClientContext.Provider>
+  );
+}
+
+function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | "auth">) {
+  const client = useClient();
+  const snapshot = useChatSnapshot(client);
+  const toast = useToast();
+  const narrow = useMediaQuery(NARROW);
+  const [selectedId, setSelectedId] = useState<string | null>(() => readSelectedRoom());
+  const [dialog, setDialog] = useState<"group" | "direct" | null>(null);
+  const [focusRoomId, setFocusRoomId] = useState<string | null>(null);
+  const me = snapshot.me ?? user;
+  const selected = snapshot.rooms.find((state) => state.room.id === selectedId) ?? null;
+  const { announcements, announce } = useAnnouncer();
+
+  const select = useCallback((roomId: string | null) => {
+    setSelectedId(roomId);
+    writeSelectedRoom(roomId);
+  }, []);
+
+  // A room that is gone (left here or in another tab) closes.
+  useEffect(() => {
+    if (snapshot.roomsLoaded && selectedId && !selected) select(null);
+  }, [snapshot.roomsLoaded, selectedId, selected, select]);
+
+  useEffect(() => {
+    if (snapshot.connection.status === "signedOut") onSessionEnded(snapshot.connection.reason);
+  }, [snapshot.connection, onSessionEnded]);
+
+  useEffect(() => client.on("error", (event) => toast(describeRequestError(event.error))), [client, toast]);
+
+  // Announce live messages from others (never loaded history): see Announcer.tsx.
+  const latest = useRef({ selectedId, snapshot, meId: me.id });
+  latest.current = { selectedId, snapshot, meId: me.id };
+  useEffect(
+    () =>
+      client.on("message", ({ message, live }) => {
+        const { selectedId: openId, snapshot: current, meId } = latest.current;
+        if (!live || message.senderId === meId) return;
+        if (message.roomId === openId) {
+          announce(`${message.senderName}: ${message.content}`);
+        } else {
+          const room = current.rooms.find((state) => state.room.id === message.roomId)?.room;
+          const where = room?.isGroup ? ` in ${roomDisplayName(room, current.users, meId)}` : "";
+          announce(`New message from ${message.senderName}${where}`);
+        }
+      }),
+    [client, announce],
+  );
+
+  useDocumentTitle(snapshot);
+
+  const back = useCallback(() => {
+    setFocusRoomId(selectedId);
+    select(null);
+  }, [selectedId, select]);
+
+  const opened = useCallback(
+    (roomId: string) => {
+      setDialog(null);
+      select(roomId);
+    },
+    [select],
+  );
+
+  const view = narrow && selected ? "conversation" : "list";
+  return (
+    <div className="app" data-view={view}>
+      <TopBar me={me} connection={snapshot.connection} onSignOut={onSignOut} />
+      <div className="workspace">
+        <aside className="sidebar">
+          <RoomList
+            snapshot={snapshot}
+            meId={me.id}
+            selectedId={selected?.room.id ?? null}
+            focusRoomId={focusRoomId}
+            onSelect={select}
+            onNewGroup={() => setDialog("group")}
+            onNewDirect={() => setDialog("direct")}
+          />
+        </aside>
+        <main className="main">
+          {selected ? (
+            <Conversation
+              key={selected.room.id}
+              state={selected}
+              users={snapshot.users}
+              me={me}
+              narrow={narrow}
+              online={snapshot.connection.status === "online"}
+              onBack={back}
+            />
+          ) : (
+            <div className="empty-state">
+              <p className="empty-title">No conversation open</p>
+              <p className="muted">Pick a chat on the left, start a direct chat or create a group.</p>
+            </div>
+          )}
+        </main>
+      </div>
+      {dialog === "group" && <NewGroupDialog meId={me.id} onClose={() => setDialog(null)} onCreated={opened} />}
+      {dialog === "direct" && <NewDirectDialog meId={me.id} onClose={() => setDialog(null)} onOpened={opened} />}
+      <Announcer announcements={announcements} />
+    </div>
+  );
+}
+
+/** "(3) Chat" while messages are unread. */
+function useDocumentTitle(snapshot: ChatSnapshot) {
+  const unread = snapshot.rooms.reduce((sum, state) => sum + state.unreadCount, 0);
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Chat` : "Chat";
+  }, [unread]);
+}
+
+function readSelectedRoom(): string | null {
+  try {
+    return sessionStorage.getItem(SELECTED_ROOM_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function writeSelectedRoom(roomId: string | null) {
+  try {
+    if (roomId) sessionStorage.setItem(SELECTED_ROOM_KEY, roomId);
+    else sessionStorage.removeItem(SELECTED_ROOM_KEY);
+  } catch {
+    // Storage refused: the open room is simply not remembered across reloads.
+  }
+}

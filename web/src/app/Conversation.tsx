@@ -1,0 +1,273 @@
+/* One open room: its header (name, presence, members), the messages, who is typing and the composer.
+ * Mounted per room (keyed by id), so every piece of view state starts fresh when another room opens. */
+
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { ChatMessage, RoomState, UserState } from "../client";
+import { Composer, type ComposerHandle } from "./Composer";
+import { AddMembersDialog } from "./dialogs/AddMembersDialog";
+import { describeRequestError, errorMessage, formatDay, formatPresence, formatTyping } from "./format";
+import { useClient, useDocumentVisible, useNow } from "./hooks";
+import { BackIcon, DownIcon } from "./icons";
+import { MessageItem } from "./MessageItem";
+import { MessageList, type MessageListHandle } from "./MessageList";
+import { otherMemberId, roomDisplayName } from "./rooms";
+import { buildRows, NEW_MESSAGES_KEY, type Row } from "./timeline";
+import { useToast } from "./Toasts";
+import type { ChatRequestError } from "../client";
+
+interface Props {
+  state: RoomState;
+  users: Record<string, UserState>;
+  me: { id: string; name: string };
+  narrow: boolean;
+  online: boolean;
+  onBack: () => void;
+}
+
+const HIGHLIGHT_MS = 2000;
+
+export function Conversation({ state, users, me, narrow, online, onBack }: Props) {
+  const client = useClient();
+  const toast = useToast();
+  const { room, messages } = state;
+  const roomId = room.id;
+  const name = roomDisplayName(room, users, me.id);
+  const list = useRef<MessageListHandle>(null);
+  const composer = useRef<ComposerHandle>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
+  const [highlightId, setHighlightId] = useState<string | null>(null);
+  const [atBottom, setAtBottom] = useState(true);
+  const [addingMembers, setAddingMembers] = useState(false);
+  const [leaving, setLeaving] = useState(false);
+  const visible = useDocumentVisible();
+
+  // What was unread when the room opened: the "New messages" separator stays there while the room is open.
+  const [unreadAfterSeq] = useState(() => (state.unreadCount > 0 ? state.readSeq : null));
+  const rows = useMemo(() => buildRows(messages, { unreadAfterSeq, meId: me.id }), [messages, unreadAfterSeq, me.id]);
+  const byId = useMemo(() => new Map(messages.flatMap((m) => (m.id ? [[m.id, m] as const] : []))), [messages]);
+
+  useEffect(() => {
+    client.openRoom(roomId).catch((error: unknown) => toast(`Could not load the messages: ${describe(error)}`));
+    client.refreshPresence(roomId).catch(() => {
+      // Presence is a nicety: the header shows what is known.
+    });
+  }, [client, roomId, toast]);
+
+  // On a phone the room list disappears: focus moves to the conversation's heading.
+  useEffect(() => {
+    if (narrow) heading.current?.focus();
+    // Only when the room opens.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  // Read up to the newest loaded message while the end of the list is on screen and the tab is visible.
+  const newestSeq = useMemo(() => {
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const seq = messages[i]?.seq;
+      if (seq !== null && seq !== undefined) return seq;
+    }
+    return 0;
+  }, [messages]);
+  useEffect(() => {
+    if (atBottom && visible && newestSeq > state.readSeq) client.markRead(roomId, newestSeq);
+  }, [atBottom, visible, newestSeq, state.readSeq, client, roomId]);
+
+  const loadOlder = useCallback(() => {
+    client.loadOlder(roomId).catch((error: unknown) => toast(`Could not load older messages: ${describe(error)}`));
+  }, [client, roomId, toast]);
+
+  const highlight = useCallback((id: string) => {
+    setHighlightId(id);
+    window.setTimeout(() => setHighlightId((current) => (current === id ? null : current)), HIGHLIGHT_MS);
+  }, []);
+
+  // Jump to a reply's parent: load older pages until it is there (or there are none), then show it.
+  const jumpToParent = useCallback(
+    async (message: ChatMessage) => {
+      const parentId = message.replyToId;
+      if (!parentId) return;
+      try {
+        while (!client.getMessage(roomId, parentId)) {
+          const room = client.getSnapshot().rooms.find((s) => s.room.id === roomId);
+          if (!room?.hasOlder) break;
+          if (!(await client.loadOlder(roomId)) && !client.getMessage(roomId, parentId)) break;
+        }
+      } catch (error) {
+        toast(`Could not load older messages: ${describe(error)}`);
+        return;
+      }
+      const parent = client.getMessage(roomId, parentId);
+      if (!parent) {
+        toast("The original message is not loaded: it may have been removed.");
+        return;
+      }
+      list.current?.scrollToRow(parent.key);
+      highlight(parentId);
+      // Focus follows for keyboard and screen-reader users, once the row is rendered.
+      requestAnimationFrame(() =>
+        requestAnimationFrame(() =>
+          document.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(parentId)}"]`)?.focus({ preventScroll: true }),
+        ),
+      );
+    },
+    [client, roomId, toast, highlight],
+  );
+
+  const reply = useCallback((message: ChatMessage) => setReplyTo(message), []);
+  const retry = useCallback((message: ChatMessage) => client.retry(message.clientMsgId), [client]);
+  const discard = useCallback((message: ChatMessage) => client.discard(message.clientMsgId), [client]);
+  const jump = useCallback((message: ChatMessage) => void jumpToParent(message), [jumpToParent]);
+
+  const now = useNow(60_000);
+  const renderRow = useCallback(
+    (row: Row) => {
+      if (row.kind === "day") {
+        return (
+          <div className="day-separator" role="separator" aria-label={formatDay(row.date, new Date(now))}>
+            <span aria-hidden="true">{formatDay(row.date, new Date(now))}</span>
+          </div>
+        );
+      }
+      if (row.kind === "new") {
+        return (
+          <div className="new-separator" role="separator" aria-label="New messages">
+            <span aria-hidden="true">New messages</span>
+          </div>
+        );
+      }
+      const message = row.message;
+      return (
+        <MessageItem
+          message={message}
+          groupStart={row.groupStart}
+          own={message.senderId === me.id}
+          parent={message.replyToId ? byId.get(message.replyToId) : undefined}
+          highlighted={message.id !== null && message.id === highlightId}
+          onReply={reply}
+          onJumpToParent={jump}
+          onRetry={retry}
+          onDiscard={discard}
+        />
+      );
+    },
+    [now, me.id, byId, highlightId, reply, jump, retry, discard],
+  );
+
+  const leave = async () => {
+    setLeaving(true);
+    try {
+      await client.leaveRoom(roomId);
+      // The room disappears from the snapshot; ChatScreen closes it.
+    } catch (error) {
+      toast(`Could not leave ${name}: ${describe(error)}`);
+      setLeaving(false);
+    }
+  };
+
+  const sent = useCallback(() => {
+    setReplyTo(null);
+    list.current?.scrollToBottom();
+  }, []);
+
+  const typingNames = state.typing.filter((user) => user.userId !== me.id).map((user) => user.userName);
+  const initialRow = unreadAfterSeq !== null ? NEW_MESSAGES_KEY : null;
+
+  return (
+    <section className="conversation" aria-labelledby={`${roomId}-title`}>
+      <header className="conversation-header">
+        {narrow && (
+          <button type="button" className="icon-button back" onClick={onBack} aria-label="Back to chats" title="Back to chats">
+            <BackIcon />
+          </button>
+        )}
+        <div className="conversation-title">
+          <h2 id={`${roomId}-title`} ref={heading} tabIndex={-1}>
+            {name}
+          </h2>
+          <RoomSubtitle state={state} users={users} meId={me.id} />
+        </div>
+        {room.isGroup && (
+          <div className="conversation-actions">
+            <button type="button" className="button subtle small" onClick={() => setAddingMembers(true)}>
+              Add members
+            </button>
+            <button type="button" className="button subtle small danger" onClick={() => void leave()} disabled={leaving}>
+              Leave
+            </button>
+          </div>
+        )}
+      </header>
+      <div className="conversation-body">
+        <MessageList
+          handle={list}
+          rows={rows}
+          renderRow={renderRow}
+          hasOlder={state.hasOlder}
+          loadingOlder={state.loadingOlder}
+          onLoadOlder={loadOlder}
+          onAtBottomChange={setAtBottom}
+          initialRow={initialRow}
+        />
+        {rows.length === 0 && (
+          <p className="conversation-empty muted">{state.hasOlder || state.loadingOlder ? "Loading messages…" : "No messages yet. Say hello!"}</p>
+        )}
+        {!atBottom && (
+          <button type="button" className="button jump-latest" onClick={() => list.current?.scrollToBottom()}>
+            Jump to latest <DownIcon />
+          </button>
+        )}
+      </div>
+      <div className="typing" role="status" aria-label="Typing">
+        {formatTyping(typingNames)}
+      </div>
+      <Composer
+        key={roomId}
+        handle={composer}
+        roomId={roomId}
+        roomName={name}
+        replyTo={replyTo}
+        onCancelReply={() => {
+          setReplyTo(null);
+          composer.current?.focus();
+        }}
+        onSent={sent}
+        offlineHint={!online}
+      />
+      {addingMembers && <AddMembersDialog room={room} meId={me.id} onClose={() => setAddingMembers(false)} />}
+    </section>
+  );
+}
+
+/** "Online" / "Last seen …" for a direct room; the member count for a group. */
+function RoomSubtitle({ state, users, meId }: { state: RoomState; users: Record<string, UserState>; meId: string }) {
+  const now = useNow(30_000);
+  const { room } = state;
+  if (room.isGroup) {
+    const names = room.memberIds
+      .filter((id) => id !== meId)
+      .map((id) => users[id]?.name)
+      .filter(Boolean)
+      .slice(0, 5);
+    const count = `${room.memberCount} member${room.memberCount === 1 ? "" : "s"}`;
+    return (
+      <p className="conversation-subtitle muted" title={names.join(", ")}>
+        {count}
+        {names.length > 0 && ` · You, ${names.join(", ")}${room.memberCount > names.length + 1 ? "…" : ""}`}
+      </p>
+    );
+  }
+  const otherId = otherMemberId(room, meId);
+  const other = otherId ? users[otherId] : undefined;
+  if (!other) return null;
+  return (
+    <p className={`conversation-subtitle presence-text${other.online ? " online" : ""}`}>
+      {formatPresence(other.online, other.lastSeen, new Date(now))}
+    </p>
+  );
+}
+
+function describe(error: unknown): string {
+  const code = (error as Partial<ChatRequestError>)?.code;
+  return code ? describeRequestError(error as ChatRequestError) : errorMessage(error);
+}

@@ -1,0 +1,139 @@
+import { memo, useEffect, useId, useRef } from "react";
+import type { ChatSnapshot, RoomState, UserState } from "../client";
+import { Avatar } from "./Avatar";
+import { formatListTime } from "./format";
+import { useNow } from "./hooks";
+import { lastMessagePreview, otherMemberId, roomDisplayName } from "./rooms";
+
+interface Props {
+  snapshot: ChatSnapshot;
+  meId: string;
+  selectedId: string | null;
+  /** Focus this room's entry (coming back from its conversation on a phone). */
+  focusRoomId: string | null;
+  onSelect: (roomId: string) => void;
+  onNewGroup: () => void;
+  onNewDirect: () => void;
+}
+
+export function RoomList({ snapshot, meId, selectedId, focusRoomId, onSelect, onNewGroup, onNewDirect }: Props) {
+  const now = useNow(60_000);
+  const listRef = useRef<HTMLUListElement>(null);
+
+  useEffect(() => {
+    if (!focusRoomId) return;
+    listRef.current?.querySelector<HTMLElement>(`[data-room-id="${CSS.escape(focusRoomId)}"]`)?.focus();
+  }, [focusRoomId]);
+
+  return (
+    <section className="rooms-pane" aria-labelledby="rooms-title">
+      <div className="pane-header">
+        <h2 id="rooms-title" className="pane-title">
+          Chats
+        </h2>
+        <div className="pane-actions">
+          <button type="button" className="button subtle small" onClick={onNewDirect}>
+            New direct chat
+          </button>
+          <button type="button" className="button subtle small" onClick={onNewGroup}>
+            New group
+          </button>
+        </div>
+      </div>
+      <nav aria-label="Rooms" className="rooms-nav">
+        {!snapshot.roomsLoaded && snapshot.rooms.length === 0 ? (
+          <p className="rooms-empty muted" aria-busy="true">
+            Loading chats…
+          </p>
+        ) : snapshot.rooms.length === 0 ? (
+          <p className="rooms-empty muted">No chats yet. Start a direct chat, or create a group.</p>
+        ) : (
+          <ul className="rooms" ref={listRef}>
+            {snapshot.rooms.map((state) => (
+              <RoomItem
+                key={state.room.id}
+                state={state}
+                users={snapshot.users}
+                meId={meId}
+                selected={state.room.id === selectedId}
+                now={now}
+                onSelect={onSelect}
+              />
+            ))}
+          </ul>
+        )}
+      </nav>
+    </section>
+  );
+}
+
+const RoomItem = memo(function RoomItem({
+  state,
+  users,
+  meId,
+  selected,
+  now,
+  onSelect,
+}: {
+  state: RoomState;
+  users: Record<string, UserState>;
+  meId: string;
+  selected: boolean;
+  now: number;
+  onSelect: (roomId: string) => void;
+}) {
+  const { room, unreadCount } = state;
+  const id = useId();
+  const name = roomDisplayName(room, users, meId);
+  const otherId = room.isGroup ? null : otherMemberId(room, meId);
+  const other = otherId ? users[otherId] : undefined;
+  const last = room.lastMessage;
+  // The accessible name is the room's name, presence and unread count; the preview and time describe it.
+  return (
+    <li>
+      <button
+        type="button"
+        className={`room${unreadCount > 0 ? " has-unread" : ""}`}
+        aria-current={selected ? "true" : undefined}
+        aria-labelledby={`${id}-name ${id}-presence ${id}-unread`}
+        aria-describedby={`${id}-preview ${id}-time`}
+        data-room-id={room.id}
+        onClick={() => onSelect(room.id)}
+      >
+        <span className="room-avatar">
+          <Avatar id={room.isGroup ? room.id : (otherId ?? room.id)} name={name} />
+          {!room.isGroup && (
+            <span className={`presence-dot${other?.online ? " online" : ""}`}>
+              <span className="visually-hidden" id={`${id}-presence`}>
+                {other?.online ? "online" : "offline"}
+              </span>
+            </span>
+          )}
+        </span>
+        <span className="room-main">
+          <span className="room-top">
+            <span className="room-name" id={`${id}-name`}>
+              {name}
+            </span>
+            {last && (
+              <time className="room-time" id={`${id}-time`} dateTime={last.createdAt}>
+                {formatListTime(new Date(last.createdAt), new Date(now))}
+              </time>
+            )}
+          </span>
+          <span className="room-bottom">
+            <span className="room-preview" id={`${id}-preview`}>
+              {lastMessagePreview(room, meId)}
+            </span>
+            {unreadCount > 0 && (
+              <span className="badge" id={`${id}-unread`}>
+                {unreadCount > 99 ? "99+" : unreadCount}
+                <span className="visually-hidden"> unread</span>
+              </span>
+            )}
+          </span>
+        </span>
+      </button>
+    </li>
+  );
+});
