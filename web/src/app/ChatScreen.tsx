@@ -130,8 +130,8 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
   return (
     <div className="app" data-view={view}>
       <TopBar me={me} connection={snapshot.connection} onSignOut={onSignOut} />
-      <div className="workspace">
-        <aside className="sidebar">
+      <main className="workspace">
+        <div className="sidebar">
           <RoomList
             snapshot={snapshot}
             meId={me.id}
@@ -141,8 +141,8 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
             onNewGroup={() => setDialog("group")}
             onNewDirect={() => setDialog("direct")}
           />
-        </aside>
-        <main className="main">
+        </div>
+        <div className="main">
           {selected ? (
             <Conversation
               key={selected.room.id}
@@ -159,8 +159,8 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
               <p className="muted">Pick a chat on the left, start a direct chat or create a group.</p>
             </div>
           )}
-        </main>
-      </div>
+        </div>
+      </main>
       {dialog === "group" && <NewGroupDialog meId={me.id} onClose={() => setDialog(null)} onCreated={opened} />}
       {dialog === "direct" && <NewDirectDialog meId={me.id} onClose={() => setDialog(null)} onOpened={opened} />}
       <Announcer announcements={announcements} />
