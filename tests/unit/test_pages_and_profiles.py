@@ -191,3 +191,17 @@ def test_another_members_client_msg_id_never_makes_a_senders_message_vanish(chat
     bobs = chat.send(bob, room.id, "bob says", client_msg_id=alices.client_msg_id)
 
     assert (bobs.message.sender_id, bobs.message.content, bobs.message.seq) == ("bob", "bob says", 2)
+
+
+def test_presence_names_every_member_so_a_client_can_title_a_direct_room(chat: Chat) -> None:
+    alice, bob = chat.connect("Alice"), chat.connect("Bob")
+    chat.service.handle(bob, p.UpdateProfile(action="updateProfile", avatar_url="https://example.com/bob.png"))
+    direct = chat.service.handle(alice, p.OpenDirect(action="openDirect", user_id=bob.user_id))
+    assert isinstance(direct, p.RoomFrame)
+
+    reply = chat.service.handle(alice, p.Presence(action="presence", room_id=direct.room.id))
+
+    assert isinstance(reply, p.RoomPresence)
+    by_id = {member.user_id: member for member in reply.users}
+    assert (by_id[bob.user_id].name, by_id[bob.user_id].avatar_url) == ("Bob", "https://example.com/bob.png")
+    assert by_id[alice.user_id].name == "Alice"

@@ -111,6 +111,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
   );
 
   useDocumentTitle(snapshot);
+  useDirectPresence(client, snapshot);
 
   const back = useCallback(() => {
     setFocusRoomId(selectedId);
@@ -129,8 +130,8 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
   return (
     <div className="app" data-view={view}>
       <TopBar me={me} connection={snapshot.connection} onSignOut={onSignOut} />
-      <div className="workspace">
-        <aside className="sidebar">
+      <main className="workspace">
+        <div className="sidebar">
           <RoomList
             snapshot={snapshot}
             meId={me.id}
@@ -140,8 +141,8 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
             onNewGroup={() => setDialog("group")}
             onNewDirect={() => setDialog("direct")}
           />
-        </aside>
-        <main className="main">
+        </div>
+        <div className="main">
           {selected ? (
             <Conversation
               key={selected.room.id}
@@ -158,13 +159,47 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
               <p className="muted">Pick a chat on the left, start a direct chat or create a group.</p>
             </div>
           )}
-        </main>
-      </div>
+        </div>
+      </main>
       {dialog === "group" && <NewGroupDialog meId={me.id} onClose={() => setDialog(null)} onCreated={opened} />}
       {dialog === "direct" && <NewDirectDialog meId={me.id} onClose={() => setDialog(null)} onOpened={opened} />}
       <Announcer announcements={announcements} />
     </div>
   );
+}
+
+/** Presence dots of the direct chats in the list: presence pushes only tell changes, so after each connect the
+ * most recent direct rooms ask once (a few, one after the other: every frame counts against the flood budget). */
+const DIRECT_PRESENCE_ROOMS = 8;
+
+function useDirectPresence(client: ChatClient, snapshot: ChatSnapshot) {
+  const online = snapshot.connection.status === "online";
+  const since = snapshot.connection.status === "online" ? snapshot.connection.since : 0;
+  const directIds = snapshot.roomsLoaded
+    ? snapshot.rooms
+        .filter((state) => !state.room.isGroup)
+        .slice(0, DIRECT_PRESENCE_ROOMS)
+        .map((state) => state.room.id)
+        .join(" ")
+    : "";
+  const asked = useRef(new Map<string, number>()); // room id -> connection it was asked on
+  useEffect(() => {
+    if (!online || !directIds) return;
+    let cancelled = false;
+    (async () => {
+      for (const roomId of directIds.split(" ")) {
+        if (cancelled) return;
+        if (asked.current.get(roomId) === since) continue;
+        asked.current.set(roomId, since);
+        await client.refreshPresence(roomId).catch(() => {
+          // A dot left grey is better than an error toast for a nicety.
+        });
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [client, online, since, directIds]);
 }
 
 /** "(3) Chat" while messages are unread. */

@@ -47,8 +47,13 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
   const rows = useMemo(() => buildRows(messages, { unreadAfterSeq, meId: me.id }), [messages, unreadAfterSeq, me.id]);
   const byId = useMemo(() => new Map(messages.flatMap((m) => (m.id ? [[m.id, m] as const] : []))), [messages]);
 
+  // The list shows once the latest page is there, so it can open at the first unread message.
+  const [ready, setReady] = useState(false);
   useEffect(() => {
-    client.openRoom(roomId).catch((error: unknown) => toast(`Could not load the messages: ${describe(error)}`));
+    client
+      .openRoom(roomId)
+      .catch((error: unknown) => toast(`Could not load the messages: ${describe(error)}`))
+      .finally(() => setReady(true));
     client.refreshPresence(roomId).catch(() => {
       // Presence is a nicety: the header shows what is known.
     });
@@ -171,7 +176,7 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
   }, []);
 
   const typingNames = state.typing.filter((user) => user.userId !== me.id).map((user) => user.userName);
-  const initialRow = unreadAfterSeq !== null ? NEW_MESSAGES_KEY : null;
+  const initialRow = rows.some((row) => row.key === NEW_MESSAGES_KEY) ? NEW_MESSAGES_KEY : null;
 
   return (
     <section className="conversation" aria-labelledby={`${roomId}-title`}>
@@ -199,6 +204,7 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
         )}
       </header>
       <div className="conversation-body">
+        {ready && (
         <MessageList
           handle={list}
           rows={rows}
@@ -209,8 +215,9 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
           onAtBottomChange={setAtBottom}
           initialRow={initialRow}
         />
-        {rows.length === 0 && (
-          <p className="conversation-empty muted">{state.hasOlder || state.loadingOlder ? "Loading messages…" : "No messages yet. Say hello!"}</p>
+        )}
+        {(!ready || rows.length === 0) && (
+          <p className="conversation-empty muted">{ready ? "No messages yet. Say hello!" : "Loading messages…"}</p>
         )}
         {!atBottom && (
           <button type="button" className="button jump-latest" onClick={() => list.current?.scrollToBottom()}>

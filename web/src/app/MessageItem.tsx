@@ -54,7 +54,7 @@ export const MessageItem = memo(function MessageItem({
       </div>
       <div className="message-actions">
         <button type="button" className="button subtle small" onClick={() => onReply(message)} disabled={message.id === null}>
-          <ReplyIcon /> Reply
+          <ReplyIcon /> <span className="button-label">Reply</span>
         </button>
       </div>
     </article>

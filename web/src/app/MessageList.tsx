@@ -34,7 +34,7 @@ interface Props {
   onLoadOlder: () => void;
   /** Whether the end of the list is visible (read markers, "Jump to latest"). */
   onAtBottomChange: (atBottom: boolean) => void;
-  /** A row to show first, at the top (the "New messages" separator), once it is loaded. */
+  /** A row to show first, at the top (the "New messages" separator); the end of the list when null. */
   initialRow: string | null;
   handle: Ref<MessageListHandle>;
 }
@@ -45,10 +45,10 @@ const OVERSCAN = 800;
 const LOAD_OLDER_WITHIN = 400;
 
 function estimateHeight(row: Row): number {
-  if (row.kind === "day") return 44;
-  if (row.kind === "new") return 36;
-  const lines = Math.ceil(row.message.content.length / 60) + (row.message.content.match(/\n/g)?.length ?? 0);
-  return (row.groupStart ? 48 : 26) + Math.max(0, lines - 1) * 21 + (row.message.replyToId ? 40 : 0);
+  if (row.kind === "day") return 38;
+  if (row.kind === "new") return 30;
+  const lines = Math.ceil(row.message.content.length / 80) + (row.message.content.match(/\n/g)?.length ?? 0);
+  return (row.groupStart ? 60 : 26) + Math.max(0, lines - 1) * 22 + (row.message.replyToId ? 50 : 0);
 }
 
 export function MessageList({ rows, renderRow, hasOlder, loadingOlder, onLoadOlder, onAtBottomChange, initialRow, handle }: Props) {
@@ -59,7 +59,7 @@ export function MessageList({ rows, renderRow, hasOlder, loadingOlder, onLoadOld
   const [measured, setMeasured] = useState(0);
   const [viewport, setViewport] = useState({ top: 0, height: 0, rowsTop: 0 });
   // Where to keep the view: at the bottom (following new messages), on a target row, or on the anchor row.
-  const stickToBottom = useRef(initialRow === null);
+  const stickToBottom = useRef(true);
   const target = useRef<{ key: string; align: "start" | "center" } | null>(
     initialRow ? { key: initialRow, align: "start" } : null,
   );
@@ -93,7 +93,7 @@ export function MessageList({ rows, renderRow, hasOlder, loadingOlder, onLoadOld
     if (!scroller || !rowsEl) return;
     const rowsTop = rowsEl.offsetTop;
     const atBottom = isAtBottom(scroller.scrollTop, scroller.clientHeight, scroller.scrollHeight);
-    stickToBottom.current = atBottom && target.current === null;
+    stickToBottom.current = atBottom;
     anchor.current = findAnchor(offsets, keys, scroller.scrollTop - rowsTop, (index) => rows[index]?.kind === "message");
     reportAtBottom(atBottom);
     setViewport((current) =>
@@ -135,8 +135,8 @@ export function MessageList({ rows, renderRow, hasOlder, loadingOlder, onLoadOld
       anchor.current = { key: goal.key, offset: (offsets[goalIndex] ?? 0) - (top - rowsTop) };
       target.current = null;
       stickToBottom.current = false;
-    } else if (stickToBottom.current || goal) {
-      // (A target not loaded yet waits at the bottom, where the latest messages are.)
+    } else if (stickToBottom.current) {
+      target.current = null; // a target that is not (or no longer) there
       top = scroller.scrollHeight - scroller.clientHeight;
     } else if (anchor.current) {
       const index = indexOf.get(anchor.current.key);

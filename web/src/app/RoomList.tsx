@@ -88,45 +88,38 @@ const RoomItem = memo(function RoomItem({
   const otherId = room.isGroup ? null : otherMemberId(room, meId);
   const other = otherId ? users[otherId] : undefined;
   const last = room.lastMessage;
-  // The accessible name is the room's name, presence and unread count; the preview and time describe it.
+  // The button's name is what it shows: "Bob, online, 10:24 AM, 3 unread" (starting with the room's name). The
+  // preview is laid over the button but kept out of it, so that it does not make every room whose last message
+  // mentions Bob answer to "Bob"; it describes the button instead.
   return (
-    <li>
+    <li className={`room-item${unreadCount > 0 ? " has-unread" : ""}`}>
       <button
         type="button"
-        className={`room${unreadCount > 0 ? " has-unread" : ""}`}
+        className="room"
         aria-current={selected ? "true" : undefined}
-        aria-labelledby={`${id}-name ${id}-presence ${id}-unread`}
-        aria-describedby={`${id}-preview ${id}-time`}
+        aria-describedby={`${id}-preview`}
         data-room-id={room.id}
         onClick={() => onSelect(room.id)}
       >
         <span className="room-avatar">
           <Avatar id={room.isGroup ? room.id : (otherId ?? room.id)} name={name} />
-          {!room.isGroup && (
-            <span className={`presence-dot${other?.online ? " online" : ""}`}>
-              <span className="visually-hidden" id={`${id}-presence`}>
-                {other?.online ? "online" : "offline"}
-              </span>
-            </span>
-          )}
+          {!room.isGroup && <span className={`presence-dot${other?.online ? " online" : ""}`} aria-hidden="true" />}
         </span>
         <span className="room-main">
           <span className="room-top">
-            <span className="room-name" id={`${id}-name`}>
-              {name}
-            </span>
+            <span className="room-name">{name}</span>
+            {!room.isGroup && <span className="visually-hidden">, {other?.online ? "online" : "offline"}</span>}
             {last && (
-              <time className="room-time" id={`${id}-time`} dateTime={last.createdAt}>
+              <time className="room-time" dateTime={last.createdAt}>
+                <span className="visually-hidden">, </span>
                 {formatListTime(new Date(last.createdAt), new Date(now))}
               </time>
             )}
           </span>
           <span className="room-bottom">
-            <span className="room-preview" id={`${id}-preview`}>
-              {lastMessagePreview(room, meId)}
-            </span>
             {unreadCount > 0 && (
-              <span className="badge" id={`${id}-unread`}>
+              <span className="badge">
+                <span className="visually-hidden">, </span>
                 {unreadCount > 99 ? "99+" : unreadCount}
                 <span className="visually-hidden"> unread</span>
               </span>
@@ -134,6 +127,9 @@ const RoomItem = memo(function RoomItem({
           </span>
         </span>
       </button>
+      <span className="room-preview" id={`${id}-preview`} aria-hidden="true">
+        {lastMessagePreview(room, meId)}
+      </span>
     </li>
   );
 });

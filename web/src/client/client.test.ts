@@ -125,6 +125,21 @@ describe("rooms", () => {
 });
 
 describe("people", () => {
+  it("names the other member of a direct room from presence when nothing else named them", async () => {
+    const h = harness();
+    const socket = await h.connect([room("direct", { isGroup: false, name: null }), room("group")]);
+    await settle();
+    expect(socket.pending("presence")).toMatchObject({ roomId: "direct" });
+    socket.answer("presence", {
+      type: "presence",
+      roomId: "direct",
+      users: [{ userId: BOB.id, online: true, lastSeen: null, name: "Bob", avatarUrl: "https://a/b.png" }],
+    });
+    await settle();
+    expect(h.client.getSnapshot().users[BOB.id]).toMatchObject({ name: "Bob", avatarUrl: "https://a/b.png", online: true });
+    expect(socket.pending("presence")).toBeUndefined(); // the group has a name of its own
+  });
+
   it("searches users, keeps presence pages and pushes, and profile changes", async () => {
     const h = harness();
     const presenceEvents: string[] = [];
@@ -145,12 +160,12 @@ describe("people", () => {
     expect(h.client.getSnapshot().users[BOB.id]).toMatchObject({ name: "Bob", online: true });
 
     const refreshing = h.client.refreshPresence("r1");
-    socket.answer("presence", { type: "presence", roomId: "r1", users: [{ userId: BOB.id, online: false, lastSeen: "2025-01-02T00:00:00.000Z" }], nextCursor: "c2" });
+    socket.answer("presence", { type: "presence", roomId: "r1", users: [{ userId: BOB.id, online: false, lastSeen: "2025-01-02T00:00:00.000Z", name: "Bob", avatarUrl: null }], nextCursor: "c2" });
     await settle();
     expect(socket.pending("presence")).toMatchObject({ roomId: "r1", cursor: "c2" });
-    socket.answer("presence", { type: "presence", roomId: "r1", users: [{ userId: "u-carol", online: true, lastSeen: null }] });
+    socket.answer("presence", { type: "presence", roomId: "r1", users: [{ userId: "u-carol", online: true, lastSeen: null, name: "Carol", avatarUrl: null }] });
     await refreshing;
-    expect(h.client.getSnapshot().users["u-carol"]).toMatchObject({ online: true });
+    expect(h.client.getSnapshot().users["u-carol"]).toMatchObject({ online: true, name: "Carol" });
     expect(presenceEvents).toEqual([`${BOB.id}:true`, `${BOB.id}:false`, "u-carol:true"]);
 
     socket.push({ type: "profile", user: { id: BOB.id, name: "Robert", online: false, lastSeen: null, avatarUrl: "https://a/b.png" } });

@@ -274,6 +274,22 @@ export class ChatClient {
     } while (cursor);
     this.applyRoomList(rooms, known);
     await this.catchUpAll(generation);
+    await this.nameDirectRooms(generation);
+  }
+
+  /** A direct room is titled after the other member: ask presence (which names members) for the rooms whose other
+   * member no message, search or profile has named yet. */
+  private async nameDirectRooms(generation: number): Promise<void> {
+    const me = this.me?.id;
+    const unnamed = [...this.rooms.values()].filter((entry) => {
+      const room = entry.summary;
+      const other = room && !room.isGroup ? room.memberIds.find((id) => id !== me) : undefined;
+      return other !== undefined && !this.users.get(other)?.name;
+    });
+    for (const entry of unnamed) {
+      if (generation !== this.syncGeneration) return;
+      await this.refreshPresence(entry.id).catch((error: unknown) => this.reportBackground(error));
+    }
   }
 
   private applyRoomList(rooms: RoomSummary[], known: Set<string>): void {

@@ -190,9 +190,9 @@ describe("tokens", () => {
     expect(h.getToken).toHaveBeenLastCalledWith(undefined);
   });
 
-  it("is signed out when no token can be had", async () => {
+  it("is signed out when the auth module says the session is over", async () => {
     const h = harness();
-    h.getToken.mockRejectedValue(new Error("refresh refused"));
+    h.getToken.mockRejectedValue(signedOut("refresh refused"));
     h.client.start(ME);
     await settle();
     expect(h.client.getSnapshot().connection).toEqual({ status: "signedOut", reason: "refresh refused" });
@@ -200,11 +200,25 @@ describe("tokens", () => {
     expect(h.sockets).toHaveLength(0); // no retry loop
   });
 
+  it("keeps retrying with backoff while the identity provider cannot be reached", async () => {
+    const h = harness();
+    h.getToken.mockRejectedValueOnce(new TypeError("Failed to fetch"));
+    h.client.start(ME);
+    await settle();
+    expect(h.client.getSnapshot().connection).toMatchObject({ status: "reconnecting", reason: "could not get a token: Failed to fetch" });
+    expect(h.sockets).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(h.sockets).toHaveLength(1);
+    h.socket().open();
+    await settle();
+    expect(h.client.getSnapshot().connection.status).toBe("online");
+  });
+
   it("is signed out when the refresh after a refused upgrade fails", async () => {
     const h = harness();
     h.client.start(ME);
     await settle();
-    h.getToken.mockRejectedValue(new Error("session ended"));
+    h.getToken.mockRejectedValue(signedOut("session ended"));
     h.socket().drop(1006);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(h.client.getSnapshot().connection.status).toBe("signedOut");
@@ -261,3 +275,9 @@ describe("network hints and stop", () => {
     await expect(h.client.openDirect("u-bob")).rejects.toMatchObject({ code: "offline" });
   });
 });
+
+function signedOut(message: string): Error {
+  const error = new Error(message);
+  error.name = "SignedOutError";
+  return error;
+}

@@ -160,10 +160,16 @@ export class Connection {
       },
       (error: unknown) => {
         if (!this.isCurrent(socket)) return;
-        // The auth module could not give a token: the session is over, retrying cannot help.
+        const reason = error instanceof Error ? error.message : String(error);
+        if (!isSignedOut(error)) {
+          // The identity provider is unreachable or failing for now: the session may well still be good.
+          this.handleClose(socket, `could not get a token: ${reason}`);
+          return;
+        }
+        // The session is over (refresh refused): retrying cannot help.
         this.running = false;
         this.teardown();
-        this.setState({ status: "signedOut", reason: error instanceof Error ? error.message : String(error) });
+        this.setState({ status: "signedOut", reason });
       },
     );
     return socket;
@@ -331,4 +337,10 @@ export class Connection {
     this.state = state;
     this.options.onState(state);
   }
+}
+
+/** The auth module's way of saying the session is over: an error named `SignedOutError` (any other failure to
+ * get a token is temporary). */
+export function isSignedOut(error: unknown): boolean {
+  return error instanceof Error && error.name === "SignedOutError";
 }

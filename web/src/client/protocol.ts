@@ -211,12 +211,15 @@ export interface HistoryPage {
   hasMore: boolean;
 }
 /**
- * A room member's presence: online, or when last seen.
+ * A room member's presence (online, or when last seen), with the display name and avatar, so that a client
+ * can name every member of its rooms (a direct room has no name of its own) from this one reply.
  */
 export interface MemberPresence {
   userId: string;
   online: boolean;
   lastSeen: string | null;
+  name: string;
+  avatarUrl: string | null;
 }
 /**
  * Pushed to every connection of the room's members (the sender's other connections too) for a new message.

@@ -1,5 +1,5 @@
-/* Everyone the client has seen: members, search results, presence. The protocol has no lookup by id, so names
- * come from profiles and searches, else from the senderName of messages. */
+/* Everyone the client has seen: members, search results, presence. Names come from profiles, searches and the
+ * `presence` reply (which names every member of a room), else from the senderName of messages. */
 import type { MemberPresence, Message, PresencePush, UserInfo } from "./protocol";
 import type { UserState } from "./types";
 
@@ -38,10 +38,12 @@ export class Users {
   /** Returns the user when their presence changed. */
   applyPresence(presence: MemberPresence | PresencePush): UserState | null {
     const known = this.users.get(presence.userId);
+    // A presence reply names the member; a presence push does not (the name is known from elsewhere).
+    const named = "name" in presence ? presence : null;
     const user: UserState = {
       id: presence.userId,
-      name: known?.name ?? "", // unknown until a message, profile or search names them
-      avatarUrl: known?.avatarUrl ?? null,
+      name: named?.name || known?.name || "",
+      avatarUrl: named ? (named.avatarUrl ?? null) : (known?.avatarUrl ?? null),
       online: presence.online,
       lastSeen: presence.lastSeen ?? null,
     };

@@ -272,11 +272,14 @@ class UserInfo(WireModel):
 
 
 class MemberPresence(WireModel):
-    """A room member's presence: online, or when last seen."""
+    """A room member's presence (online, or when last seen), with the display name and avatar, so that a client
+    can name every member of its rooms (a direct room has no name of its own) from this one reply."""
 
     user_id: str
     online: bool
     last_seen: str | None = None
+    name: str
+    avatar_url: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------- server frames

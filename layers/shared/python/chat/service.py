@@ -321,9 +321,15 @@ class ChatService:
         users = self._store.get_users(window)
         page = within_bytes(
             [
-                p.MemberPresence(user_id=uid, online=u.is_online(now), last_seen=u.last_seen)
+                p.MemberPresence(
+                    user_id=uid,
+                    online=u.is_online(now),
+                    last_seen=u.last_seen,
+                    name=u.name or default_name(uid),
+                    avatar_url=u.avatar_url,
+                )
                 if (u := users.get(uid))
-                else p.MemberPresence(user_id=uid, online=False)
+                else p.MemberPresence(user_id=uid, online=False, name=default_name(uid))
                 for uid in window
             ]
         )
