@@ -88,6 +88,7 @@ class Contexts:
         from tests.browser.chat_page import ChatPage, PageWatch
 
         context = self.browser.new_context(**options)  # type: ignore[arg-type]
+        context.set_default_timeout(10_000)  # actions; expect() waits its own 5 s
         self._contexts.append(context)
         watch = PageWatch(context)
         self.watches.append(watch)

@@ -5,16 +5,20 @@ in test-artifacts/screenshots/ for people to look at."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import expect
 
 from infra.web_build import WebProject
 from local.paths import REPO_ROOT
-from tests.browser.chat_page import ChatPage
+from tests.browser.chat_page import ChatPage, PageWatch
 from tests.browser.conftest import Contexts
 from tests.browser.people import Person, sign_in_together
+from tests.local.chat_client import StackProcess
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -96,3 +100,25 @@ def test_screenshots_of_the_main_screen_in_both_themes_on_desktop_and_phone(cont
     # The switch goes the other way and says so.
     alice.page.button("Dark theme").click()
     expect(alice.page.button("Light theme")).to_be_visible()
+
+
+def test_the_stack_enforces_the_deployed_policy_and_the_tests_catch_a_violation(
+    browser: Browser, stack: StackProcess
+) -> None:
+    """An inline script, as injected HTML would bring, is refused by `script-src 'self'`, and the page watch
+    that every other test relies on reports it."""
+    context = browser.new_context()
+    watch = PageWatch(context)
+    page = context.new_page()
+    page.goto(stack.url)
+    with page.expect_console_message(lambda message: message.text.startswith("CSP violation")):
+        page.evaluate(
+            """() => {
+                const script = document.createElement("script");
+                script.textContent = "window.injected = true";
+                document.head.append(script);
+            }"""
+        )
+    assert page.evaluate("() => window.injected") is None
+    assert any(problem.startswith("console error: CSP violation: script-src-elem") for problem in watch.problems)
+    context.close()
