@@ -1,4 +1,5 @@
-"""The first run: `make dev` installs only what the local stack needs, `make test` the rest, a second run nothing;
+"""The first run: `make dev` installs only what the local stack needs (and builds the web client when Node is
+there), `make test` the rest, a second run nothing;
 `make test` without Node 20+ stops at once with one line that says what to install.
 
 Dry runs (`make -n`) against a venv path that does not exist: nothing is installed or run.
@@ -63,7 +64,10 @@ def test_make_dev_installs_only_the_local_requirements_and_a_second_run_installs
         Path(stamp).touch()
     second = make("-n", f"VENV={venv}", "dev")
     assert installs(second.stdout) == []
-    assert second.stdout.strip() == f"{venv}/bin/python -m local"
+    assert second.stdout.splitlines() == [
+        f"{venv}/bin/python -m infra.web_build --if-node",
+        f"{venv}/bin/python -m local",
+    ]
 
 
 def test_make_test_adds_the_dev_requirements_once(tmp_path: Path) -> None:
@@ -78,6 +82,20 @@ def test_make_test_adds_the_dev_requirements_once(tmp_path: Path) -> None:
         Path(stamp).touch()
     assert installs(make("-n", f"VENV={venv}", "test").stdout) == []
     assert installs(make("-n", f"VENV={venv}", "dev").stdout) == []
+
+
+def test_make_web_builds_the_client_with_nothing_but_a_venv(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    planned = make("-n", f"VENV={venv}", "web")
+    assert planned.returncode == 0, planned.stderr
+    assert installs(planned.stdout) == [], "the build script needs only the standard library"
+    assert planned.stdout.splitlines()[-1] == f"{venv}/bin/python -m infra.web_build"
+
+
+def test_make_test_builds_the_web_client_before_the_tests(tmp_path: Path) -> None:
+    planned = make("-n", f"VENV={tmp_path / 'venv'}", "test").stdout.splitlines()
+    build = planned.index(f"{tmp_path / 'venv'}/bin/python -m infra.web_build")
+    assert build < next(i for i, line in enumerate(planned) if "-m pytest" in line)
 
 
 def test_the_dev_requirements_include_the_local_ones() -> None:
