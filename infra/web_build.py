@@ -183,14 +183,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="without Node, print one line saying the web client is not built and exit 0 (for `make dev`)",
     )
     args = parser.parse_args(argv)
+    project = WebProject()
     try:
-        build_web()
+        build_web(project)
     except NodeMissing as missing:
-        if args.if_node:
-            print(f"The web client is not built ({missing}); the stack serves a page that says so.", flush=True)
-            return 0
-        print(missing, file=sys.stderr)
-        return 1
+        if not args.if_node:
+            print(missing, file=sys.stderr)
+            return 1
+        if (project.dist / "index.html").is_file():
+            print(f"Web client not rebuilt, the stack serves the previous build: {missing}", flush=True)
+        else:
+            print(f"Web client not built, the stack's page at / says how to build it: {missing}", flush=True)
     except WebBuildError as failed:
         print(str(failed).splitlines()[0], file=sys.stderr)
         return 1
