@@ -1,5 +1,5 @@
 """Fixtures of the browser tests: Debian's Chromium driven by Playwright, against the real local stack (its own
-process and port per test module, serving the built web/dist) .
+process and port per test module, serving the built web/dist).
 
 Without Chromium, Playwright or Node (to build the client) the tests skip, saying what is missing; with
 `CHAT_REQUIRE_BROWSER=1` (as `.ci/run` sets it) they fail instead, so CI can never pass by skipping them.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from infra.web_build import WebBuildError, build_web
+from infra.web_build import NodeMissing, build_web
 from tests.local.chat_client import StackProcess, start_stack_process
 
 if TYPE_CHECKING:
@@ -42,11 +42,12 @@ def unavailable(reason: str) -> NoReturn:
 
 @pytest.fixture(scope="session")
 def web_dist() -> Path:
-    """The client as `make web` builds it (usually already built: then only its stamps are checked)."""
+    """The client as `make web` builds it (usually already built: then only its stamps are checked). A build
+    that fails is a failure; only a missing Node skips."""
     try:
         return build_web()
-    except WebBuildError as failed:
-        unavailable(f"the web client could not be built: {failed}")
+    except NodeMissing as missing:
+        unavailable(str(missing))
 
 
 @pytest.fixture(scope="module")
