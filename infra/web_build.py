@@ -84,7 +84,7 @@ def build_web(project: WebProject | None = None, *, out: TextIO | None = None) -
     with _lock(project.root / ".build.lock"):
         if not project.install_stamp().is_file():
             print(
-                f"Installing the web client's packages (npm ci, Node {node_version}): about 10 s on a first run.",
+                f"Installing the web client's packages (npm ci, Node {node_version}): about 6 s on a first run.",
                 file=out,
                 flush=True,
             )
