@@ -104,7 +104,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
         } else {
           const room = current.rooms.find((state) => state.room.id === message.roomId)?.room;
           const where = room?.isGroup ? ` in ${roomDisplayName(room, current.users, meId)}` : "";
-          announce(`New message from ${message.senderName}${where}`);
+          announce(`New message from ${message.senderName}${where}`, { quiet: true });
         }
       }),
     [client, announce],
