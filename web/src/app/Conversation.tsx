@@ -213,7 +213,9 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
         />
         )}
         {(!ready || rows.length === 0) && (
-          <p className="conversation-empty muted">{ready ? "No messages yet. Say hello!" : "Loading messages…"}</p>
+          <p className="conversation-empty muted">
+            {!ready ? "Loading messages…" : room.lastSeq > 0 ? "The messages load once you are connected." : "No messages yet. Say hello!"}
+          </p>
         )}
         {!atBottom && (
           <button type="button" className="button jump-latest" onClick={() => list.current?.scrollToBottom()}>
