@@ -71,12 +71,14 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
   const [selectedId, setSelectedId] = useState<string | null>(() => readSelectedRoom());
   const [dialog, setDialog] = useState<"group" | "direct" | null>(null);
   const [focusRoomId, setFocusRoomId] = useState<string | null>(null);
+  const [openedByUser, setOpenedByUser] = useState(false);
   const me = snapshot.me ?? user;
   const selected = snapshot.rooms.find((state) => state.room.id === selectedId) ?? null;
   const { announcements, announce } = useAnnouncer();
 
   const select = useCallback((roomId: string | null) => {
     setSelectedId(roomId);
+    setOpenedByUser(roomId !== null);
     writeSelectedRoom(roomId);
   }, []);
 
@@ -150,6 +152,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
               users={snapshot.users}
               me={me}
               narrow={narrow}
+              focusOnOpen={openedByUser}
               online={snapshot.connection.status === "online"}
               onBack={back}
             />

@@ -20,13 +20,15 @@ interface Props {
   users: Record<string, UserState>;
   me: { id: string; name: string };
   narrow: boolean;
+  /** Opened by the user just now (not restored on reload): focus moves into the conversation. */
+  focusOnOpen: boolean;
   online: boolean;
   onBack: () => void;
 }
 
 const HIGHLIGHT_MS = 2000;
 
-export function Conversation({ state, users, me, narrow, online, onBack }: Props) {
+export function Conversation({ state, users, me, narrow, focusOnOpen, online, onBack }: Props) {
   const client = useClient();
   const toast = useToast();
   const { room, messages } = state;
@@ -59,9 +61,11 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
     });
   }, [client, roomId, toast]);
 
-  // On a phone the room list disappears: focus moves to the conversation's heading.
+  // On a phone the room list disappears: focus moves to the conversation's heading (not the composer: that
+  // would pop the keyboard up over the messages). With a keyboard, to the composer, so typing starts at once.
   useEffect(() => {
     if (narrow) heading.current?.focus();
+    else if (focusOnOpen && window.matchMedia("(pointer: fine)").matches) composer.current?.focus();
     // Only when the room opens.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
