@@ -3,7 +3,7 @@
 
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { AppConfig, Auth, SignedInUser } from "../auth";
-import { ChatClient, type ChatSnapshot } from "../client";
+import { ChatClient, localStorageStore, memoryStore, type ChatSnapshot, type KeyValueStore } from "../client";
 import { Announcer, useAnnouncer } from "./Announcer";
 import { Conversation } from "./Conversation";
 import { NewDirectDialog } from "./dialogs/NewDirectDialog";
@@ -12,7 +12,6 @@ import { describeRequestError } from "./format";
 import { ClientContext, useChatSnapshot, useClient, useMediaQuery } from "./hooks";
 import { RoomList } from "./RoomList";
 import { roomDisplayName } from "./rooms";
-import { localStore } from "./storage";
 import { ToastProvider, useToast } from "./Toasts";
 import { TopBar } from "./TopBar";
 
@@ -35,7 +34,7 @@ export function ChatScreen({ config, auth, user, onSignOut, onSessionEnded }: Pr
     const chat = new ChatClient({
       url: config.websocketUrl,
       getToken: (options) => auth.getAccessToken(options),
-      storage: localStore(user.id),
+      storage: userStore(user.id),
     });
     chat.start({ id: user.id, name: user.name });
     const stopTokenWatch = auth.onTokenChanged(() => chat.tokenRefreshed());
@@ -211,6 +210,16 @@ function useDocumentTitle(snapshot: ChatSnapshot) {
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Chat` : "Chat";
   }, [unread]);
+}
+
+/** The client's persisted state (outbox, read markers, last seqs), one namespace per user so that two people
+ * signing in on one browser never share an outbox; in memory when the browser refuses storage. */
+function userStore(userId: string): KeyValueStore {
+  try {
+    return localStorageStore(window.localStorage, `chat:${userId}:`);
+  } catch {
+    return memoryStore();
+  }
 }
 
 function readSelectedRoom(): string | null {
