@@ -6,7 +6,7 @@
  * event with `live: true`) is written as "Bob: hello" into this visually hidden polite live region, which only
  * ever grows by those. So the log announces new messages and never history; its rows stay browsable as usual. */
 
-import { useCallback, useState } from "react";
+import { useCallback, useRef, useState } from "react";
 
 interface Announcement {
   id: number;
@@ -17,9 +17,20 @@ interface Announcement {
 const KEEP = 5;
 let nextId = 1;
 
+/** The same text again within this time is not repeated ("New message from Bob in Design", ten times over). */
+const REPEAT_AFTER_MS = 30_000;
+
 export function useAnnouncer() {
   const [announcements, setAnnouncements] = useState<Announcement[]>([]);
-  const announce = useCallback((text: string) => {
+  const spoken = useRef(new Map<string, number>());
+  /** `quiet`: not again if said within REPEAT_AFTER_MS (notices about other rooms; never a message itself). */
+  const announce = useCallback((text: string, { quiet = false }: { quiet?: boolean } = {}) => {
+    if (quiet) {
+      const now = Date.now();
+      const last = spoken.current.get(text);
+      if (last !== undefined && now - last < REPEAT_AFTER_MS) return;
+      spoken.current.set(text, now);
+    }
     setAnnouncements((current) => [...current, { id: nextId++, text }].slice(-KEEP));
   }, []);
   return { announcements, announce };

@@ -3,7 +3,7 @@
 
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { AppConfig, Auth, SignedInUser } from "../auth";
-import { ChatClient, type ChatSnapshot } from "../client";
+import { ChatClient, localStorageStore, memoryStore, type ChatSnapshot, type KeyValueStore } from "../client";
 import { Announcer, useAnnouncer } from "./Announcer";
 import { Conversation } from "./Conversation";
 import { NewDirectDialog } from "./dialogs/NewDirectDialog";
@@ -12,7 +12,6 @@ import { describeRequestError } from "./format";
 import { ClientContext, useChatSnapshot, useClient, useMediaQuery } from "./hooks";
 import { RoomList } from "./RoomList";
 import { roomDisplayName } from "./rooms";
-import { localStore } from "./storage";
 import { ToastProvider, useToast } from "./Toasts";
 import { TopBar } from "./TopBar";
 
@@ -35,7 +34,7 @@ export function ChatScreen({ config, auth, user, onSignOut, onSessionEnded }: Pr
     const chat = new ChatClient({
       url: config.websocketUrl,
       getToken: (options) => auth.getAccessToken(options),
-      storage: localStore(user.id),
+      storage: userStore(user.id),
     });
     chat.start({ id: user.id, name: user.name });
     const stopTokenWatch = auth.onTokenChanged(() => chat.tokenRefreshed());
@@ -71,12 +70,14 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
   const [selectedId, setSelectedId] = useState<string | null>(() => readSelectedRoom());
   const [dialog, setDialog] = useState<"group" | "direct" | null>(null);
   const [focusRoomId, setFocusRoomId] = useState<string | null>(null);
+  const [openedByUser, setOpenedByUser] = useState(false);
   const me = snapshot.me ?? user;
   const selected = snapshot.rooms.find((state) => state.room.id === selectedId) ?? null;
   const { announcements, announce } = useAnnouncer();
 
   const select = useCallback((roomId: string | null) => {
     setSelectedId(roomId);
+    setOpenedByUser(roomId !== null);
     writeSelectedRoom(roomId);
   }, []);
 
@@ -104,7 +105,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
         } else {
           const room = current.rooms.find((state) => state.room.id === message.roomId)?.room;
           const where = room?.isGroup ? ` in ${roomDisplayName(room, current.users, meId)}` : "";
-          announce(`New message from ${message.senderName}${where}`);
+          announce(`New message from ${message.senderName}${where}`, { quiet: true });
         }
       }),
     [client, announce],
@@ -150,6 +151,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
               users={snapshot.users}
               me={me}
               narrow={narrow}
+              focusOnOpen={openedByUser}
               online={snapshot.connection.status === "online"}
               onBack={back}
             />
@@ -208,6 +210,16 @@ function useDocumentTitle(snapshot: ChatSnapshot) {
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Chat` : "Chat";
   }, [unread]);
+}
+
+/** The client's persisted state (outbox, read markers, last seqs), one namespace per user so that two people
+ * signing in on one browser never share an outbox; in memory when the browser refuses storage. */
+function userStore(userId: string): KeyValueStore {
+  try {
+    return localStorageStore(window.localStorage, `chat:${userId}:`);
+  } catch {
+    return memoryStore();
+  }
 }
 
 function readSelectedRoom(): string | null {

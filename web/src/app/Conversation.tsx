@@ -2,7 +2,7 @@
  * Mounted per room (keyed by id), so every piece of view state starts fresh when another room opens. */
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import type { ChatMessage, RoomState, UserState } from "../client";
+import type { ChatClient, ChatMessage, RoomState, UserState } from "../client";
 import { Composer, type ComposerHandle } from "./Composer";
 import { AddMembersDialog } from "./dialogs/AddMembersDialog";
 import { describeRequestError, errorMessage, formatDay, formatPresence, formatTyping } from "./format";
@@ -20,13 +20,15 @@ interface Props {
   users: Record<string, UserState>;
   me: { id: string; name: string };
   narrow: boolean;
+  /** Opened by the user just now (not restored on reload): focus moves into the conversation. */
+  focusOnOpen: boolean;
   online: boolean;
   onBack: () => void;
 }
 
 const HIGHLIGHT_MS = 2000;
 
-export function Conversation({ state, users, me, narrow, online, onBack }: Props) {
+export function Conversation({ state, users, me, narrow, focusOnOpen, online, onBack }: Props) {
   const client = useClient();
   const toast = useToast();
   const { room, messages } = state;
@@ -37,7 +39,7 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
   const heading = useRef<HTMLHeadingElement>(null);
   const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
   const [highlightId, setHighlightId] = useState<string | null>(null);
-  const [atBottom, setAtBottom] = useState(true);
+  const [atBottom, setAtBottom] = useState(false); // until the list has placed itself
   const [addingMembers, setAddingMembers] = useState(false);
   const [leaving, setLeaving] = useState(false);
   const visible = useDocumentVisible();
@@ -59,9 +61,11 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
     });
   }, [client, roomId, toast]);
 
-  // On a phone the room list disappears: focus moves to the conversation's heading.
+  // On a phone the room list disappears: focus moves to the conversation's heading (not the composer: that
+  // would pop the keyboard up over the messages). With a keyboard, to the composer, so typing starts at once.
   useEffect(() => {
     if (narrow) heading.current?.focus();
+    else if (focusOnOpen && window.matchMedia("(pointer: fine)").matches) composer.current?.focus();
     // Only when the room opens.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
@@ -93,11 +97,7 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
       const parentId = message.replyToId;
       if (!parentId) return;
       try {
-        while (!client.getMessage(roomId, parentId)) {
-          const room = client.getSnapshot().rooms.find((s) => s.room.id === roomId);
-          if (!room?.hasOlder) break;
-          if (!(await client.loadOlder(roomId)) && !client.getMessage(roomId, parentId)) break;
-        }
+        await loadOlderUntil(client, roomId, () => client.getMessage(roomId, parentId) !== undefined);
       } catch (error) {
         toast(`Could not load older messages: ${describe(error)}`);
         return;
@@ -217,7 +217,9 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
         />
         )}
         {(!ready || rows.length === 0) && (
-          <p className="conversation-empty muted">{ready ? "No messages yet. Say hello!" : "Loading messages…"}</p>
+          <p className="conversation-empty muted">
+            {!ready ? "Loading messages…" : room.lastSeq > 0 ? "The messages load once you are connected." : "No messages yet. Say hello!"}
+          </p>
         )}
         {!atBottom && (
           <button type="button" className="button jump-latest" onClick={() => list.current?.scrollToBottom()}>
@@ -244,6 +246,24 @@ export function Conversation({ state, users, me, narrow, online, onBack }: Props
       {addingMembers && <AddMembersDialog room={room} meId={me.id} onClose={() => setAddingMembers(false)} />}
     </section>
   );
+}
+
+/** Loads older pages until `found()` or the start of the room (or ~10 s without progress: a load already under
+ * way makes loadOlder return at once, so wait for it rather than spin). */
+async function loadOlderUntil(client: ChatClient, roomId: string, found: () => boolean): Promise<void> {
+  const loaded = () => client.getSnapshot().rooms.find((state) => state.room.id === roomId);
+  let idle = 0;
+  while (!found()) {
+    const before = loaded();
+    if (!before?.hasOlder) return;
+    await client.loadOlder(roomId);
+    if ((loaded()?.messages.length ?? 0) > before.messages.length) {
+      idle = 0;
+    } else {
+      if (++idle > 100) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** "Online" / "Last seen …" for a direct room; the member count for a group. */

@@ -49,8 +49,16 @@ export const MessageItem = memo(function MessageItem({
           <span className="sender">{message.senderName}</span> {time}
         </div>
         {message.replyToId && <ReplyQuote parent={parent} onClick={() => onJumpToParent(message)} />}
-        <p className="content">{message.content}</p>
-        {own && <DeliveryStatus message={message} onRetry={onRetry} onDiscard={onDiscard} />}
+        <div className="content-row">
+          <p className="content">{message.content}</p>
+          {own && message.status === "sent" && (
+            <span className="status status-sent">
+              <CheckIcon />
+              <span className="visually-hidden">Sent</span>
+            </span>
+          )}
+        </div>
+        {own && message.status !== "sent" && <DeliveryStatus message={message} onRetry={onRetry} onDiscard={onDiscard} />}
       </div>
       <div className="message-actions">
         <button type="button" className="button subtle small" onClick={() => onReply(message)} disabled={message.id === null}>
@@ -92,14 +100,6 @@ function DeliveryStatus({
     return (
       <p className="status status-pending">
         <span className="spinner" aria-hidden="true" /> Sending…
-      </p>
-    );
-  }
-  if (message.status === "sent") {
-    return (
-      <p className="status status-sent">
-        <CheckIcon />
-        <span className="visually-hidden">Sent</span>
       </p>
     );
   }

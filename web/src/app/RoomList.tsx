@@ -43,7 +43,9 @@ export function RoomList({ snapshot, meId, selectedId, focusRoomId, onSelect, on
       <nav aria-label="Rooms" className="rooms-nav">
         {!snapshot.roomsLoaded && snapshot.rooms.length === 0 ? (
           <p className="rooms-empty muted" aria-busy="true">
-            Loading chats…
+            {snapshot.connection.status === "online" || snapshot.connection.status === "connecting"
+              ? "Loading chats…"
+              : "Your chats appear once the connection is back."}
           </p>
         ) : snapshot.rooms.length === 0 ? (
           <p className="rooms-empty muted">No chats yet. Start a direct chat, or create a group.</p>

@@ -67,10 +67,11 @@ function storedTheme(): Theme | null {
   }
 }
 
-/** Applies the stored theme choice to <html> before the first render (no flash of the other theme). */
+/** Applies the stored theme choice, else the system's, to <html> before the first render (no flash of the other
+ * theme). The palettes are keyed on `data-theme` alone, so each is written once in theme.css. */
 export function applyStoredTheme(): void {
-  const theme = storedTheme();
-  if (theme) document.documentElement.dataset.theme = theme;
+  const systemDark = typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches;
+  document.documentElement.dataset.theme = storedTheme() ?? (systemDark ? "dark" : "light");
 }
 
 /** The theme in use (the stored choice, else the system's) and a toggle that stores the choice. */

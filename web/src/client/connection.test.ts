@@ -169,6 +169,32 @@ describe("tokens", () => {
     expect(h.client.getSnapshot().connection.status).toBe("online");
   });
 
+  it("refreshes again after a server restart that outlasted the first refresh (401s once it is back)", async () => {
+    const h = harness();
+    await h.connect();
+    h.getToken.mockImplementation(async (options?: { forceRefresh?: boolean }) => {
+      if (options?.forceRefresh) throw new TypeError("Failed to fetch"); // the identity provider is down too
+      return "stale-token";
+    });
+    h.socket().drop(1001); // the server goes away
+    for (let i = 0; i < 4; i++) {
+      await vi.advanceTimersByTimeAsync(31_000); // down for a while: each attempt refused, each refresh failing
+      const last = h.sockets.at(-1);
+      if (last && last.readyState === 0) last.drop(1006);
+    }
+    const forcedWhileDown = h.getToken.mock.calls.filter(([options]) => options?.forceRefresh).length;
+    expect(forcedWhileDown).toBeGreaterThan(1); // a failed refresh does not count as done
+    h.getToken.mockImplementation(async (options?: { forceRefresh?: boolean }) => (options?.forceRefresh ? "fresh" : "stale-token"));
+    for (let i = 0; i < 20 && h.socket().token !== "fresh"; i++) {
+      h.socket().drop(1006); // back up, but the old token is refused
+      await vi.advanceTimersByTimeAsync(31_000);
+    }
+    expect(h.socket().token).toBe("fresh");
+    h.socket().open();
+    await settle();
+    expect(h.client.getSnapshot().connection.status).toBe("online");
+  });
+
   it("treats an error without a close (Node's WebSocket on a 401) like a close", async () => {
     const h = harness();
     h.client.start(ME);

@@ -50,8 +50,9 @@ export class Connection {
   private readonly draining = new Set<Socket>();
   private attempt = 0;
   private forceRefresh = false;
-  /** One forced token refresh per failing streak: a server that is down also closes before opening. */
-  private refreshedThisStreak = false;
+  /** When a forced token refresh last succeeded in this failing streak: a server that is down also closes before
+   * opening, so refreshing again is limited to once a minute (a server restarted meanwhile may want a new token). */
+  private refreshedAt: number | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private nextSocketId = 1;
   private pingCount = 0;
@@ -63,7 +64,7 @@ export class Connection {
     if (this.running) return;
     this.running = true;
     this.attempt = 0;
-    this.refreshedThisStreak = false;
+    this.refreshedAt = null;
     if (this.networkOnline) this.connectNow();
     else this.setState({ status: "offline", reason: "network" });
   }
@@ -137,12 +138,10 @@ export class Connection {
   private open(): Socket {
     const socket: Socket = { id: this.nextSocketId++, ws: null, opened: false, closed: false, timers: [], pingTimer: null, pongTimer: null };
     const force = this.forceRefresh;
-    if (force) {
-      this.forceRefresh = false;
-      this.refreshedThisStreak = true;
-    }
+    this.forceRefresh = false;
     this.options.getToken(force ? { forceRefresh: true } : undefined).then(
       (token) => {
+        if (force) this.refreshedAt = this.options.now();
         if (!this.isCurrent(socket)) return;
         const separator = this.options.url.includes("?") ? "&" : "?";
         try {
@@ -163,6 +162,7 @@ export class Connection {
         const reason = error instanceof Error ? error.message : String(error);
         if (!isSignedOut(error)) {
           // The identity provider is unreachable or failing for now: the session may well still be good.
+          if (force) this.forceRefresh = true; // the refresh did not happen: ask again next time
           this.handleClose(socket, `could not get a token: ${reason}`);
           return;
         }
@@ -219,7 +219,7 @@ export class Connection {
     if (socket === this.successor) {
       // The replacement failed; the socket in use still works. Try again later, with a fresh token if it never opened.
       this.successor = null;
-      if (!socket.opened && !this.refreshedThisStreak) this.forceRefresh = true;
+      if (!socket.opened && this.mayForceRefresh()) this.forceRefresh = true;
       this.schedule(() => this.renew(), this.nextDelay());
       return;
     }
@@ -234,11 +234,15 @@ export class Connection {
       return;
     }
     // Closed without ever opening: most likely HTTP 401 at the upgrade (the browser sees only 1006).
-    if (!socket.opened && !this.refreshedThisStreak) this.forceRefresh = true;
+    if (!socket.opened && this.mayForceRefresh()) this.forceRefresh = true;
     const delay = this.nextDelay();
     const retryAt = this.options.now() + delay;
     this.setState({ status: "reconnecting", attempt: this.attempt, retryAt, reason });
     this.schedule(() => this.connectNow(), delay);
+  }
+
+  private mayForceRefresh(): boolean {
+    return this.refreshedAt === null || this.options.now() - this.refreshedAt >= FORCED_REFRESH_INTERVAL_MS;
   }
 
   private schedule(action: () => void, delay: number): void {
@@ -269,7 +273,7 @@ export class Connection {
       setTimeout(() => this.renew(), this.options.maxConnectionAgeMs),
       setTimeout(() => {
         this.attempt = 0; // stable: the next drop starts the backoff over
-        this.refreshedThisStreak = false;
+        this.refreshedAt = null;
       }, this.options.stableAfterMs),
     );
   }
@@ -341,6 +345,8 @@ export class Connection {
 
 /** The auth module's way of saying the session is over: an error named `SignedOutError` (any other failure to
  * get a token is temporary). */
+const FORCED_REFRESH_INTERVAL_MS = 60_000;
+
 export function isSignedOut(error: unknown): boolean {
   return error instanceof Error && error.name === "SignedOutError";
 }
