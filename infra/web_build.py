@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import gzip
 import hashlib
 import re
 import shutil
@@ -34,6 +35,8 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # What decides the build's output. Tests and type checks live in src/ too: a change there rebuilds, which is
 # cheaper to accept than a list of exceptions that could hide a real input.
 SOURCES = ("src", "public", "index.html", "vite.config.ts", "tsconfig.json", "package.json", "package-lock.json")
+# What a first visit may download in JavaScript, gzipped, before the app shows (Vite's kB are 1000 bytes).
+INITIAL_JS_BUDGET_BYTES = 150_000
 NODE_MINIMUM = (20, 19)  # Vite 8's engines field
 NODE_NEEDED = (
     "Node 20.19+ and npm are needed to build the web client (web/dist): install Node from https://nodejs.org "
@@ -125,6 +128,20 @@ def _vite_build(project: WebProject, npm: str, out: TextIO) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     _replace_stamp(stamp, ".built-")
     print(f"Built the web client in {time.perf_counter() - started:.1f} s.", file=out, flush=True)
+    size = initial_javascript_gzipped(project.dist)
+    print(
+        f"Initial JavaScript: {size / 1000:.1f} KB gzipped (budget {INITIAL_JS_BUDGET_BYTES // 1000} KB).",
+        file=out,
+        flush=True,
+    )
+
+
+def initial_javascript_gzipped(dist: Path) -> int:
+    """The gzipped bytes of the JavaScript a first visit loads before anything shows: the scripts and module
+    preloads index.html names (lazy chunks, such as the OIDC library, are not in it)."""
+    page = (dist / "index.html").read_text()
+    paths = re.findall(r'<(?:script[^>]*\bsrc|link[^>]*rel="modulepreload"[^>]*\bhref)="/([^"]+\.js)"', page)
+    return sum(len(gzip.compress((dist / path).read_bytes(), compresslevel=9)) for path in paths)
 
 
 def _run(command: Sequence[str], cwd: Path, out: TextIO) -> None:

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from infra.web_build import WebProject, build_web
+from infra.web_build import INITIAL_JS_BUDGET_BYTES, WebProject, build_web, initial_javascript_gzipped
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -37,3 +37,15 @@ def test_the_web_client_type_checks(web: WebProject) -> None:
 
 def test_the_web_clients_unit_tests_pass(web: WebProject) -> None:
     npm_run(web, "test")
+
+
+def test_the_initial_javascript_stays_within_its_budget(web: WebProject) -> None:
+    size = initial_javascript_gzipped(web.dist)
+    assert 20_000 < size <= INITIAL_JS_BUDGET_BYTES, f"{size} bytes gzipped"  # React alone is about 60 KB
+
+
+def test_the_oidc_library_is_not_in_the_initial_javascript(web: WebProject) -> None:
+    page = (web.dist / "index.html").read_text()
+    lazy = [path.name for path in (web.dist / "assets").glob("oidc-client-ts-*.js")]
+    assert lazy, "oidc-client-ts is its own chunk, loaded in Cognito or OIDC mode only"
+    assert not any(name in page for name in lazy)
