@@ -194,8 +194,14 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
         </div>
         {room.isGroup && (
           <div className="conversation-actions">
-            <button type="button" className="button subtle small" onClick={() => setAddingMembers(true)}>
-              Add members
+            {/* On a phone the room's name needs the width: "Add", still named "Add members" (which contains it). */}
+            <button
+              type="button"
+              className="button subtle small"
+              onClick={() => setAddingMembers(true)}
+              aria-label={narrow ? "Add members" : undefined}
+            >
+              {narrow ? "Add" : "Add members"}
             </button>
             <button type="button" className="button subtle small danger" onClick={() => void leave()} disabled={leaving}>
               Leave
