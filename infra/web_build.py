@@ -33,7 +33,17 @@ from typing import TextIO
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # What decides the build's output. Tests and type checks live in src/ too: a change there rebuilds, which is
 # cheaper to accept than a list of exceptions that could hide a real input.
-SOURCES = ("src", "public", "index.html", "vite.config.ts", "tsconfig.json", "package.json", "package-lock.json")
+# vite.config.ts imports dev/ (the dev server's choice of stack), so it counts as well.
+SOURCES = (
+    "src",
+    "public",
+    "index.html",
+    "vite.config.ts",
+    "dev",
+    "tsconfig.json",
+    "package.json",
+    "package-lock.json",
+)
 NODE_MINIMUM = (20, 19)  # Vite 8's engines field
 NODE_NEEDED = (
     "Node 20.19+ and npm are needed to build the web client (web/dist): install Node from https://nodejs.org "
