@@ -117,15 +117,18 @@ class ChatAuth(Construct):
             cognito_domain=cognito.CognitoDomainOptions(domain_prefix=self.domain_prefix(config, Stack.of(self))),
             managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
         )
-        # A public client for a browser app: no secret, authorization code with PKCE, refresh tokens.
+        # A public client for a browser app: no secret, authorization code with PKCE, refresh tokens. The site
+        # signs in and out at its root; so does each of the deployer's other origins (devOrigins), for instance
+        # the Vite dev server, which answers with the deployed config.json redirecting to itself.
+        redirect_urls = [self._site_url, *(f"{origin}/" for origin in config.dev_origins)]
         client = pool.add_client(
             "WebClient",
             generate_secret=False,
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
                 scopes=[cognito.OAuthScope.custom(scope) for scope in SCOPES],
-                callback_urls=[self._site_url],
-                logout_urls=[self._site_url],
+                callback_urls=redirect_urls,
+                logout_urls=redirect_urls,
             ),
             supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             prevent_user_existence_errors=True,

@@ -33,18 +33,29 @@ class ChatConfig:
     auth_domain_prefix: str | None = None
     # Off by default: reserving concurrency fails the deployment on an account with a low concurrency quota.
     reserve_concurrency: bool = False
+    # Other origins the web client runs on (the Vite dev server, a host of web/dist), without a trailing slash:
+    # `<origin>/` becomes a callback and logout URL of the Cognito app client.
+    dev_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_context(cls, node: Node) -> ChatConfig:
         log_level = str(node.try_get_context("logLevel") or "INFO").upper()
         if log_level not in LOG_LEVELS:
             raise ValueError(f"context logLevel must be one of {LOG_LEVELS}, not {log_level!r}")
+        external_issuer = _external_issuer(node)
+        dev_origins = _dev_origins(node.try_get_context("devOrigins"))
+        if dev_origins and external_issuer:
+            raise ValueError(
+                "context devOrigins registers origins on the stack's Cognito app client: with an external issuer, "
+                "register their redirect URIs at the provider instead"
+            )
         return cls(
             retain_history=_flag(node.try_get_context("retainHistory"), default=True),
             log_level=log_level,
-            external_issuer=_external_issuer(node),
+            external_issuer=external_issuer,
             auth_domain_prefix=node.try_get_context("authDomainPrefix"),
             reserve_concurrency=_flag(node.try_get_context("reservedConcurrency"), default=False),
+            dev_origins=dev_origins,
         )
 
 
@@ -90,3 +101,44 @@ def _origins(value: Any) -> tuple[str, ...]:
         if parts.scheme != "https" or not parts.netloc or parts.path or parts.query or parts.fragment:
             raise ValueError(f"context signInOrigins takes https origins (https://host[:port]), not {origin!r}")
     return origins
+
+
+# Cognito takes http redirect URLs for `http://localhost` only ("for testing purposes"), not for 127.0.0.1.
+_LOOPBACK_HOSTS = ("localhost",)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _dev_origins(value: Any) -> tuple[str, ...]:
+    """`-c devOrigins=http://localhost:5173,https://chat.example.com`: origins the web client also runs on.
+
+    Each is `http://localhost:<port>` or `https://host[:port]`, without a path (a
+    trailing `/` is allowed), and comes back as the browser spells an origin: lower case, no default port.
+    """
+    origins: list[str] = []
+    for text in (o.strip() for o in str(value or "").split(",")):
+        if not text:
+            continue
+        refusal = (
+            f"context devOrigins takes origins: http://localhost:<port> (Cognito allows http for localhost only) "
+            f"or https://host[:port], comma-separated; not {text!r}"
+        )
+        parts = urlsplit(text)
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(refusal) from None
+        host = parts.hostname or ""
+        if (
+            parts.scheme not in _DEFAULT_PORTS
+            or not host
+            or (parts.scheme == "http" and host not in _LOOPBACK_HOSTS)
+            or parts.username is not None
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(refusal)
+        origin = f"{parts.scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS[parts.scheme]) else f":{port}")
+        if origin not in origins:
+            origins.append(origin)
+    return tuple(origins)

@@ -34,7 +34,17 @@ from typing import TextIO
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # What decides the build's output. Tests and type checks live in src/ too: a change there rebuilds, which is
 # cheaper to accept than a list of exceptions that could hide a real input.
-SOURCES = ("src", "public", "index.html", "vite.config.ts", "tsconfig.json", "package.json", "package-lock.json")
+# vite.config.ts imports dev/ (the dev server's choice of stack), so it counts as well.
+SOURCES = (
+    "src",
+    "public",
+    "index.html",
+    "vite.config.ts",
+    "dev",
+    "tsconfig.json",
+    "package.json",
+    "package-lock.json",
+)
 # What a first visit may download in JavaScript, gzipped, before the app shows (Vite's kB are 1000 bytes).
 INITIAL_JS_BUDGET_BYTES = 150_000
 NODE_MINIMUM = (20, 19)  # Vite 8's engines field

@@ -45,3 +45,36 @@ def test_sign_in_origins_beyond_the_issuers_are_https_origins() -> None:
     for bad in ("http://tokens.example", "https://tokens.example/oauth2/token", "tokens.example"):
         with pytest.raises(ValueError, match="signInOrigins"):
             _config(issuer="https://login.example", audience="chat", signInOrigins=bad)
+
+
+def test_dev_origins_are_none_by_default_and_come_back_as_browsers_spell_origins() -> None:
+    assert _config().dev_origins == ()
+    config = _config(devOrigins=" http://localhost:5173/, http://LOCALHOST:8080,https://Chat.Example.com:443, ")
+    assert config.dev_origins == ("http://localhost:5173", "http://localhost:8080", "https://chat.example.com")
+    assert _config(devOrigins="http://localhost:5173,http://localhost:5173/").dev_origins == ("http://localhost:5173",)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://chat.example.com",  # Cognito takes http for localhost only
+        "http://127.0.0.1:5173",  # not even for the loopback address
+        "http://192.168.1.20:5173",
+        "ftp://localhost:21",
+        "localhost:5173",
+        "http://localhost:5173/callback",
+        "https://chat.example.com/app/",
+        "https://chat.example.com/?x=1",
+        "https://user@chat.example.com",
+        "http://localhost:99999",
+        "https://",
+    ],
+)
+def test_dev_origins_refuse_what_is_not_an_origin_cognito_takes(origin: str) -> None:
+    with pytest.raises(ValueError, match="context devOrigins takes origins"):
+        _config(devOrigins=f"http://localhost:5173,{origin}")
+
+
+def test_dev_origins_are_for_the_stacks_cognito_client_not_an_external_issuer() -> None:
+    with pytest.raises(ValueError, match="register their redirect URIs at the provider"):
+        _config(issuer="https://login.example", audience="chat", devOrigins="http://localhost:5173")

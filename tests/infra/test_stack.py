@@ -6,8 +6,9 @@ import json
 import runpy
 from typing import Any
 
-from aws_cdk import App, Stack
-from aws_cdk.assertions import Template
+from aws_cdk import App, Aspects, Stack
+from aws_cdk.assertions import Annotations, Match, Template
+from cdk_nag import AwsSolutionsChecks
 from cdk_template import references
 from stack_synth import EXTERNAL_ISSUER, Synth
 
@@ -209,13 +210,29 @@ def test_cognito_pool_signs_the_tokens_the_verifier_expects(cognito: Synth) -> N
     assert not client.get("GenerateSecret"), "a browser cannot keep a secret: PKCE instead"
     assert client["EnableTokenRevocation"] is True and client["RefreshTokenValidity"] > 0
     distribution_id = cognito.logical_id(cognito.stack.web.distribution)
-    assert distribution_id in references(client["CallbackURLs"])
+    (site_url,) = client["CallbackURLs"]  # the site alone, unless the deployer adds devOrigins
+    assert distribution_id in references(site_url)
+    assert client["LogoutURLs"] == [site_url]
     cognito.template.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
     cognito.template.has_resource_properties("AWS::Cognito::ManagedLoginBranding", {"UseCognitoProvidedValues": True})
     env = _environment(cognito, AUTHORIZER_FUNCTION)
     assert pool_id in references(env["JWT_ISSUER"]) and "cognito-idp." in json.dumps(env["JWT_ISSUER"])
     assert json.dumps(env["JWKS_URL"]).endswith('/.well-known/jwks.json"]]}')
     assert env["JWT_AUDIENCE"] == {"Ref": client_id}
+
+
+def test_dev_origins_are_sign_in_and_sign_out_urls_of_the_app_client_beside_the_site() -> None:
+    app = App(context={"devOrigins": "http://localhost:5173, http://127.0.0.1:5174/,https://Chat.Example.com:443"})
+    stack = Stack(app, "AuthOnly")
+    ChatAuth(stack, "Auth", config=ChatConfig.from_context(app.node), site_url="https://chat.example/")
+    Aspects.of(app).add(AwsSolutionsChecks())
+    template = Template.from_stack(stack)
+
+    urls = ["https://chat.example/", "http://localhost:5173/", "http://127.0.0.1:5174/", "https://chat.example.com/"]
+    template.has_resource_properties("AWS::Cognito::UserPoolClient", {"CallbackURLs": urls, "LogoutURLs": urls})
+    annotations = Annotations.from_stack(stack)
+    nag = Match.string_like_regexp("AwsSolutions-.*")
+    assert not [*annotations.find_error("*", nag), *annotations.find_warning("*", nag)]
 
 
 def test_the_pool_runs_the_sign_up_function_when_a_user_confirms_their_sign_up(cognito: Synth) -> None:

@@ -71,6 +71,19 @@ describe("loadConfig", () => {
     await expect(loadConfig({ fetch: fakeFetch({}) })).rejects.toThrow("Could not load /config.json: HTTP 404");
   });
 
+  it("adds the reason a server gives as plain text (the dev server when the deployed config is out of reach)", async () => {
+    const reason = "CHAT_BACKEND: could not fetch https://d1.cloudfront.net/config.json: getaddrinfo ENOTFOUND";
+    const text = (body: string) => () =>
+      new Response(body, { status: 502, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+    await expect(loadConfig({ fetch: fakeFetch({ "/config.json": text(reason) }) })).rejects.toThrow(
+      `Could not load /config.json: HTTP 502: ${reason}`,
+    );
+    const long = await loadConfig({ fetch: fakeFetch({ "/config.json": text("x".repeat(1000)) }) }).catch(String);
+    expect(long).toMatch(/HTTP 502: x{300}…$/);
+    const html = () => new Response("<h1>Bad gateway</h1>", { status: 502, headers: { "Content-Type": "text/html" } });
+    await expect(loadConfig({ fetch: fakeFetch({ "/config.json": html }) })).rejects.toThrow(/HTTP 502$/);
+  });
+
   it("says when the file is not JSON", async () => {
     const fetch = fakeFetch({ "/config.json": () => new Response("<html>", { status: 200 }) });
     await expect(loadConfig({ fetch })).rejects.toThrow("/config.json is not valid JSON");

@@ -50,7 +50,7 @@ export async function loadConfig(
   } catch (error) {
     throw new Error(`Could not load ${url}: ${describe(error)}`);
   }
-  if (!response.ok) throw new Error(`Could not load ${url}: HTTP ${response.status}`);
+  if (!response.ok) throw new Error(`Could not load ${url}: HTTP ${response.status}${await plainReason(response)}`);
   let body: unknown;
   try {
     body = await response.json();
@@ -112,6 +112,19 @@ export function parseConfig(value: unknown, source = CONFIG_URL): AppConfig {
       return fail(`auth.mode must be "dev", "cognito" or "oidc" (got ${JSON.stringify(auth.mode) ?? "nothing"})`);
   }
 }
+
+/** A short text/plain body of an error answer (the dev server says why it has no config), as ": <text>". */
+async function plainReason(response: Response): Promise<string> {
+  if (!response.headers.get("Content-Type")?.startsWith("text/plain")) return "";
+  try {
+    const text = (await response.text()).trim();
+    return text ? `: ${text.length > MAX_REASON ? `${text.slice(0, MAX_REASON)}…` : text}` : "";
+  } catch {
+    return "";
+  }
+}
+
+const MAX_REASON = 300;
 
 function record(value: unknown): Record<string, unknown> | null {
   return typeof value === "object" && value !== null && !Array.isArray(value)
