@@ -222,13 +222,13 @@ def test_cognito_pool_signs_the_tokens_the_verifier_expects(cognito: Synth) -> N
 
 
 def test_dev_origins_are_sign_in_and_sign_out_urls_of_the_app_client_beside_the_site() -> None:
-    app = App(context={"devOrigins": "http://localhost:5173, http://127.0.0.1:5174/,https://Chat.Example.com:443"})
+    app = App(context={"devOrigins": "http://localhost:5173, http://localhost:5174/,https://Chat.Example.com:443"})
     stack = Stack(app, "AuthOnly")
     ChatAuth(stack, "Auth", config=ChatConfig.from_context(app.node), site_url="https://chat.example/")
     Aspects.of(app).add(AwsSolutionsChecks())
     template = Template.from_stack(stack)
 
-    urls = ["https://chat.example/", "http://localhost:5173/", "http://127.0.0.1:5174/", "https://chat.example.com/"]
+    urls = ["https://chat.example/", "http://localhost:5173/", "http://localhost:5174/", "https://chat.example.com/"]
     template.has_resource_properties("AWS::Cognito::UserPoolClient", {"CallbackURLs": urls, "LogoutURLs": urls})
     annotations = Annotations.from_stack(stack)
     nag = Match.string_like_regexp("AwsSolutions-.*")
