@@ -9,17 +9,15 @@ place only when complete.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
+from infra.build_stamps import digest, exclusive_lock, file_contents
 from infra.constants import PIP_PLATFORM, PYTHON_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +32,9 @@ RECIPE = f"v1 {PIP_PLATFORM} cp{PYTHON_VERSION} without {','.join(PROVIDED_BY_RU
 
 def build_layer() -> tuple[Path, str]:
     """The layer directory (its packages under `python/`) and a hash of its content, for the asset."""
-    wheels_hash = _digest(RECIPE.encode(), REQUIREMENTS.read_bytes())
+    wheels_hash = digest(RECIPE.encode(), REQUIREMENTS.read_bytes())
     wheels = _build_once(BUILD_DIR / f"wheels-{wheels_hash}", _install_wheels)
-    layer_hash = _digest(wheels_hash.encode(), *_source_files())
+    layer_hash = digest(wheels_hash.encode(), *file_contents(LAYER_SOURCE, ["."], skip=BUILD_LEFTOVERS))
     layer = _build_once(BUILD_DIR / f"layer-{layer_hash}", lambda out: _assemble(out, wheels))
     return layer, layer_hash
 
@@ -65,28 +63,19 @@ def _assemble(out: Path, wheels: Path) -> None:
     shutil.copytree(LAYER_SOURCE, out / "python", dirs_exist_ok=True, ignore=_build_leftovers)
 
 
+# Bytecode this machine's Python left in the source: not for the runtime's Python, and not part of the hash.
+BUILD_LEFTOVERS = frozenset({"__pycache__", ".pyc"})
+
+
 def _build_leftovers(_directory: str, names: list[str]) -> list[str]:
-    return [n for n in names if n == "__pycache__" or n.endswith(".pyc")]
-
-
-def _source_files() -> Iterator[bytes]:
-    for path in sorted(LAYER_SOURCE.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            yield str(path.relative_to(LAYER_SOURCE)).encode() + b"\0" + path.read_bytes()
-
-
-def _digest(*parts: bytes) -> str:
-    sha = hashlib.sha256()
-    for part in parts:
-        sha.update(hashlib.sha256(part).digest())
-    return sha.hexdigest()[:16]
+    return [n for n in names if n in BUILD_LEFTOVERS or Path(n).suffix in BUILD_LEFTOVERS]
 
 
 def _build_once(target: Path, build: Callable[[Path], None]) -> Path:
     if target.is_dir():
         return target
     BUILD_DIR.mkdir(exist_ok=True)
-    with _lock(BUILD_DIR / ".lock"):
+    with exclusive_lock(BUILD_DIR / ".lock"):
         if target.is_dir():  # another process built it while we waited
             return target
         scratch = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix=f".{target.name}-"))
@@ -96,13 +85,3 @@ def _build_once(target: Path, build: Callable[[Path], None]) -> Path:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return target
-
-
-@contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

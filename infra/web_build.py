@@ -16,20 +16,19 @@ serves half a build. Standard library only: `make dev` runs it with the local st
 from __future__ import annotations
 
 import argparse
-import fcntl
 import gzip
-import hashlib
 import re
 import shutil
 import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from infra.build_stamps import digest, exclusive_lock, file_contents
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # What decides the build's output. Tests and type checks live in src/ too: a change there rebuilds, which is
@@ -75,13 +74,13 @@ class WebProject:
         return self.root / "node_modules"
 
     def install_stamp(self) -> Path:
-        return self.node_modules / f".installed-{_digest((self.root / 'package-lock.json').read_bytes())}"
+        return self.node_modules / f".installed-{digest((self.root / 'package-lock.json').read_bytes())}"
 
     def build_stamp(self) -> Path:
         return self.node_modules / f".built-{self.sources_hash()}"
 
     def sources_hash(self) -> str:
-        return _digest(*_files(self.root, SOURCES))
+        return digest(*file_contents(self.root, SOURCES))
 
     def is_built(self) -> bool:
         return (self.dist / "index.html").is_file() and self.install_stamp().is_file() and self.build_stamp().is_file()
@@ -94,7 +93,7 @@ def build_web(project: WebProject | None = None, *, out: TextIO | None = None) -
         return project.dist
     out = out or sys.stderr
     npm, node_version = find_node()
-    with _lock(project.root / ".build.lock"):
+    with exclusive_lock(project.root / ".build.lock"):
         if not project.install_stamp().is_file():
             print(
                 f"Installing the web client's packages (npm ci, Node {node_version}): about 6 s on a first run.",
@@ -174,32 +173,6 @@ def _replace_stamp(stamp: Path, prefix: str) -> None:
     for old in stamp.parent.glob(f"{prefix}*"):
         old.unlink()
     stamp.touch()
-
-
-def _files(root: Path, names: Sequence[str]) -> Iterator[bytes]:
-    for name in names:
-        path = root / name
-        paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in paths:
-            if file.is_file():
-                yield str(file.relative_to(root)).encode() + b"\0" + file.read_bytes()
-
-
-def _digest(*parts: bytes) -> str:
-    sha = hashlib.sha256()
-    for part in parts:
-        sha.update(hashlib.sha256(part).digest())
-    return sha.hexdigest()[:16]
-
-
-@contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
