@@ -1,0 +1,151 @@
+"""`chat.ports.ChatStore` on DynamoDB, with the low-level boto3 client (built once per cold start, passed in).
+
+One module per aggregate, each readable on its own:
+
+    base.py         DynamoTables: the client, table names, clocks; AWS errors as domain errors; transactions,
+                    batch reads and backoff
+    items.py        the item layout of every table, and the codecs between items and `chat.ports` records
+    users.py        UserStore: profiles, connections and presence, the user directory
+    rooms.py        RoomStore: rooms and their members
+    messages.py     MessageStore: the send transaction, idempotency, history
+    rate_limits.py  RateLimitStore: flood control's per-user GCRA bucket
+
+`DynamoChatStore` below is only the facade the service sees: it builds the stores on one `DynamoTables` and
+delegates each `ChatStore` method to the store of its aggregate.
+
+No Scan anywhere. Every AWS error leaves as a domain error (`raise ... from exc`): a failed condition becomes
+the error it means (`NotFound`, `Forbidden`, ...); throttling and write contention that outlast the retries
+become `Unavailable` with `retry_after_ms`; anything else is an internal `ChatError` that leaks nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from chat.dynamo.base import (
+    BACKOFF_BASE_SECONDS,
+    BACKOFF_CAP_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    MAX_BATCH_GET_KEYS,
+    THROTTLED_RETRY_AFTER_MS,
+    DynamoTables,
+)
+from chat.dynamo.messages import MAX_SEND_ATTEMPTS, SEND_CONTENTION_BUDGET_SECONDS, MessageStore
+from chat.dynamo.rate_limits import RATE_LIMIT_TTL_SLACK_SECONDS, RateLimitStore
+from chat.dynamo.rooms import MAX_TRANSACTION_ITEMS, RoomStore
+from chat.dynamo.users import CONNECTION_TTL_SLACK_SECONDS, UserStore
+from chat.ports import (
+    Appended,
+    HistorySlice,
+    Identity,
+    LiveConnection,
+    MessageDraft,
+    PresenceChange,
+    RoomRecord,
+    User,
+    UserKey,
+)
+from chat.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+__all__ = [
+    "BACKOFF_BASE_SECONDS",
+    "BACKOFF_CAP_SECONDS",
+    "CONNECTION_TTL_SLACK_SECONDS",
+    "DEFAULT_MAX_ATTEMPTS",
+    "MAX_BATCH_GET_KEYS",
+    "MAX_SEND_ATTEMPTS",
+    "MAX_TRANSACTION_ITEMS",
+    "RATE_LIMIT_TTL_SLACK_SECONDS",
+    "SEND_CONTENTION_BUDGET_SECONDS",
+    "THROTTLED_RETRY_AFTER_MS",
+    "DynamoChatStore",
+]
+
+
+class DynamoChatStore:
+    """The DynamoDB adapter of `ChatStore`; thread-safe as far as the boto3 client is (it is)."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        tables: Settings | Mapping[str, str],
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        max_send_attempts: int = MAX_SEND_ATTEMPTS,
+        send_budget_seconds: float = SEND_CONTENTION_BUDGET_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`tables`: the settings, or each logical table name (`chat.tables`) mapped to its physical name."""
+        db = DynamoTables(
+            client, tables, clock=clock, sleep=sleep, jitter=jitter, monotonic=monotonic, max_attempts=max_attempts
+        )
+        self._users = UserStore(db)
+        self._rooms = RoomStore(db)
+        self._messages = MessageStore(
+            db, self._rooms, max_send_attempts=max_send_attempts, send_budget_seconds=send_budget_seconds
+        )
+        self._rate_limits = RateLimitStore(db)
+
+    # ------------------------------------------------------------------------- users, connections, presence
+
+    def register_user(self, user_id: str, name: str) -> None:
+        self._users.register_user(user_id, name)
+
+    def update_profile(self, user_id: str, *, name: str | None, avatar_url: str | None) -> User:
+        return self._users.update_profile(user_id, name=name, avatar_url=avatar_url)
+
+    def add_connection(
+        self, connection: LiveConnection, identity: Identity, connected_at: str, now: float
+    ) -> PresenceChange:
+        return self._users.add_connection(connection, identity, connected_at, now)
+
+    def remove_connection(self, connection_id: str, now: float, last_seen: str) -> PresenceChange | None:
+        return self._users.remove_connection(connection_id, now, last_seen)
+
+    def forget_connections(self, stale: Iterable[tuple[str, LiveConnection]]) -> None:
+        self._users.forget_connections(stale)
+
+    def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        return self._users.get_users(user_ids)
+
+    def find_users(self, name_prefix: str, limit: int, start_after: UserKey | None = None) -> list[User]:
+        return self._users.find_users(name_prefix, limit, start_after)
+
+    # ---------------------------------------------------------------------------------- rooms and members
+
+    def get_room(self, room_id: str) -> RoomRecord | None:
+        return self._rooms.get_room(room_id)
+
+    def create_room(self, room: RoomRecord) -> RoomRecord:
+        return self._rooms.create_room(room)
+
+    def add_members(self, room_id: str, by_user_id: str, user_ids: Iterable[str]) -> RoomRecord:
+        return self._rooms.add_members(room_id, by_user_id, user_ids)
+
+    def remove_member(self, room_id: str, user_id: str) -> RoomRecord:
+        return self._rooms.remove_member(room_id, user_id)
+
+    def rooms_of(self, user_id: str) -> list[RoomRecord]:
+        return self._rooms.rooms_of(user_id)
+
+    # ---------------------------------------------------------------------------------------------- messages
+
+    def append_message(self, draft: MessageDraft, *, last_seq_hint: int | None = None) -> Appended:
+        return self._messages.append_message(draft, last_seq_hint=last_seq_hint)
+
+    def history(self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int) -> HistorySlice:
+        return self._messages.history(room_id, before_seq=before_seq, after_seq=after_seq, limit=limit)
+
+    # ---------------------------------------------------------------------------------------- flood control
+
+    def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:
+        return self._rate_limits.count_frame(user_id, now, limit, window_seconds)

@@ -1,0 +1,162 @@
+"""The data model: what each table's items hold, and the codecs between items and `chat.ports` records.
+
+Item layout (key schemas in `chat.tables`):
+
+    connections  connectionId -> userId, connectedAt, expiresAt, ttl (= expiresAt + 1 h)
+    users        userId -> name, nameKey (lowercase), directory (constant: the `byName` index partition),
+                 avatarUrl?, connections (String Set of "{expiresAt}:{connectionId}"), lastSeen?
+                 (`byName` projects only `name`: connects and disconnects, which change `connections` and
+                 `lastSeen`, never write to the index)
+    rooms        roomId -> name?, isGroup, memberIds (String Set), createdAt, lastSeq, lastMessage? (Map)
+    memberships  (userId, roomId) -> joinedAt
+    messages     (roomId, seq) -> id, senderId, senderName, content, createdAt, clientMsgId, replyToId?
+    idempotency  (roomId, senderMsgId = "{senderId}#{clientMsgId}") -> seq, messageId
+    rate_limits  bucket (userId) -> tat (epoch ms: GCRA's theoretical arrival time, see chat.flood), ttl
+
+Where the model will change (issue 9): the room item's `memberIds` set and `lastMessage` copy, which every send
+rewrites and the room's member reads return whole (`_room_item`, `_room_from`, and `chat.dynamo.rooms`), and the
+user item's `connections` set, read for every member to find who is online (`_user_from`, `chat.dynamo.users`).
+
+The `_`-prefixed helpers are the adapter's own codec, shared by the modules of `chat.dynamo` and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from chat.ports import LiveConnection, RoomRecord, User
+from chat.protocol import Message
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+Item: TypeAlias = "dict[str, AttributeValueTypeDef]"
+
+
+# ---------------------------------------------------------------------------------------- attribute values
+
+
+def _names(*attributes: str) -> dict[str, str]:
+    """Placeholders for every attribute an expression names (some of ours are reserved words: name, ttl)."""
+    return {f"#{attribute}": attribute for attribute in attributes}
+
+
+def _s(value: str) -> AttributeValueTypeDef:
+    return {"S": value}
+
+
+def _n(value: int) -> AttributeValueTypeDef:
+    return {"N": str(value)}
+
+
+def _ss(values: Iterable[str]) -> AttributeValueTypeDef:
+    return {"SS": sorted(values)}
+
+
+def _str(item: Mapping[str, Any], name: str) -> str:
+    return str(item[name]["S"])
+
+
+def _opt_str(item: Mapping[str, Any], name: str) -> str | None:
+    return str(item[name]["S"]) if name in item else None
+
+
+def _int(item: Mapping[str, Any], name: str) -> int:
+    return int(item[name]["N"])
+
+
+def _str_set(item: Mapping[str, Any], name: str) -> frozenset[str]:
+    # DynamoDB has no empty set: deleting the last element removes the attribute.
+    return frozenset(item[name]["SS"]) if name in item else frozenset()
+
+
+def _iso(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -------------------------------------------------------------------------------------------------- users
+
+
+def _connections_of(user_item: Mapping[str, Any]) -> frozenset[LiveConnection]:
+    return frozenset(LiveConnection.decode(entry) for entry in _str_set(user_item, "connections"))
+
+
+def _user_from(item: Mapping[str, Any]) -> User:
+    return User(
+        _str(item, "userId"),
+        _opt_str(item, "name") or "",  # only between a first connect's two writes (see add_connection)
+        _connections_of(item),
+        _opt_str(item, "lastSeen"),
+        _opt_str(item, "avatarUrl"),
+    )
+
+
+# -------------------------------------------------------------------------------------------------- rooms
+
+
+def _room_item(room: RoomRecord) -> Item:
+    item: Item = {
+        "roomId": _s(room.id),
+        "isGroup": {"BOOL": room.is_group},
+        "createdAt": _s(room.created_at),
+        "lastSeq": _n(room.last_seq),
+    }
+    if room.name is not None:
+        item["name"] = _s(room.name)
+    if room.member_ids:
+        item["memberIds"] = _ss(room.member_ids)
+    return item
+
+
+def _room_from(item: Mapping[str, Any]) -> RoomRecord:
+    return RoomRecord(
+        id=_str(item, "roomId"),
+        name=_opt_str(item, "name"),
+        is_group=bool(item["isGroup"]["BOOL"]),
+        member_ids=_str_set(item, "memberIds"),
+        created_at=_str(item, "createdAt"),
+        last_seq=_int(item, "lastSeq"),
+        last_message=_message_from(item["lastMessage"]["M"]) if "lastMessage" in item else None,
+    )
+
+
+# ----------------------------------------------------------------------------------------------- messages
+
+
+def _message_attributes(message: Message) -> Item:
+    """A message item, also the room's `lastMessage` map: the wire fields, replyToId only when set."""
+    attributes: Item = {
+        "roomId": _s(message.room_id),
+        "seq": _n(message.seq),
+        "id": _s(message.id),
+        "senderId": _s(message.sender_id),
+        "senderName": _s(message.sender_name),
+        "content": _s(message.content),
+        "createdAt": _s(message.created_at),
+        "clientMsgId": _s(message.client_msg_id),
+    }
+    if message.reply_to_id is not None:
+        attributes["replyToId"] = _s(message.reply_to_id)
+    return attributes
+
+
+def _message_from(item: Mapping[str, Any]) -> Message:
+    return Message(
+        id=_str(item, "id"),
+        room_id=_str(item, "roomId"),
+        seq=_int(item, "seq"),
+        sender_id=_str(item, "senderId"),
+        sender_name=_str(item, "senderName"),
+        content=_str(item, "content"),
+        created_at=_str(item, "createdAt"),
+        client_msg_id=_str(item, "clientMsgId"),
+        reply_to_id=_opt_str(item, "replyToId"),
+    )
+
+
+def _sender_msg_id(sender_id: str, client_msg_id: str) -> str:
+    """The idempotency key within a room: a clientMsgId is the sender's own, so another member reusing it can
+    never get this sender's ack (or make their own content vanish)."""
+    return f"{sender_id}#{client_msg_id}"
