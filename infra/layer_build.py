@@ -5,15 +5,24 @@ pip picks manylinux wheels for the Lambda's architecture and Python version (`--
 decides them, and the layer (wheels plus the `chat` package) under a hash that adds the package's sources.
 Several processes (pytest workers) may build at once: a lock serializes them, and each build is renamed into
 place only when complete.
+
+Bytecode: Lambda's `/opt` is read-only, so a layer without `.pyc` files compiles every module it imports at every
+cold start (2-2.5x the import time, docs/architecture.md "Cold start"). Only the runtime's Python version can
+write its bytecode (the magic number in each `.pyc`), so when the build runs on it the layer ships `.pyc` files,
+hash-based and unchecked (the asset's zip does not keep the sources' mtimes that timestamp-based ones check);
+from any other Python it ships none, as a warning says.
 """
 
 from __future__ import annotations
 
+import compileall
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +43,8 @@ def build_layer() -> tuple[Path, str]:
     """The layer directory (its packages under `python/`) and a hash of its content, for the asset."""
     wheels_hash = digest(RECIPE.encode(), REQUIREMENTS.read_bytes())
     wheels = _build_once(BUILD_DIR / f"wheels-{wheels_hash}", _install_wheels)
-    layer_hash = digest(wheels_hash.encode(), *file_contents(LAYER_SOURCE, ["."], skip=BUILD_LEFTOVERS))
+    bytecode = b"bytecode" if ships_bytecode() else b"no bytecode"
+    layer_hash = digest(wheels_hash.encode(), bytecode, *file_contents(LAYER_SOURCE, ["."], skip=BUILD_LEFTOVERS))
     layer = _build_once(BUILD_DIR / f"layer-{layer_hash}", lambda out: _assemble(out, wheels))
     return layer, layer_hash
 
@@ -57,10 +67,27 @@ def _install_wheels(out: Path) -> None:
     shutil.rmtree(out / "bin", ignore_errors=True)
 
 
+def ships_bytecode() -> bool:
+    """Whether this Python can write the runtime's bytecode (it is the runtime's version)."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}" == PYTHON_VERSION
+
+
 def _assemble(out: Path, wheels: Path) -> None:
-    # Hard links: the wheels are tens of MB and never modified in place.
+    # Hard links: the wheels are tens of MB and never modified in place (bytecode goes to new files beside them).
     shutil.copytree(wheels, out / "python", copy_function=os.link)
     shutil.copytree(LAYER_SOURCE, out / "python", dirs_exist_ok=True, ignore=_build_leftovers)
+    if not ships_bytecode():
+        warnings.warn(
+            f"the layer ships no bytecode: built by Python {sys.version_info.major}.{sys.version_info.minor}, "
+            f"not the runtime's {PYTHON_VERSION} (every cold start compiles what it imports)",
+            stacklevel=2,
+        )
+        return
+    compiled = compileall.compile_dir(
+        out / "python", quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+    if not compiled:  # a file the runtime could not import either (a wheel's template or test data)
+        warnings.warn("some of the layer's .py files do not compile: those ship without bytecode", stacklevel=2)
 
 
 # Bytecode this machine's Python left in the source: not for the runtime's Python, and not part of the hash.

@@ -8,20 +8,23 @@ exception (the issuer's JWKS cannot be fetched) is a 500. The token is never log
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
 from chat.auth import TokenVerifier
 from chat.errors import TokenRejected
-from chat.observability import MetricUnit, logger, metrics, tracer
+from chat.observability import MetricUnit, logger, metrics, trace_http_calls, tracer
 from chat.routes import TOKEN_QUERY_PARAMETER
-from chat.settings import load_settings
+from chat.token_settings import TokenSettings
 
 
 @lru_cache(maxsize=1)
 def token_verifier() -> TokenVerifier:
-    """One verifier per cold start: it keeps the issuer's JWKS while the function is warm."""
-    return TokenVerifier.from_settings(load_settings())
+    """One verifier per cold start: it keeps the issuer's JWKS while the function is warm. Its settings are read
+    without pydantic (`chat.token_settings`): the authorizer's cold start builds no pydantic model."""
+    trace_http_calls()  # its JWKS fetch
+    return TokenVerifier.from_settings(TokenSettings.from_environ(os.environ))
 
 
 # log_event=False even if POWERTOOLS_LOGGER_LOG_EVENT is set: the event carries the token.

@@ -34,13 +34,13 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
 from chat.errors import TokenRejected, Unavailable
-from chat.ports import Identity
-from chat.settings import TOKEN_VARIABLES, Settings, SettingsError
+from chat.identity import Identity
+from chat.token_settings import TOKEN_VARIABLES, SettingsError
 
 LEEWAY_SECONDS = 30
 REFETCH_INTERVAL_SECONDS = 60.0
@@ -56,6 +56,19 @@ NAME_CLAIMS = ("name", "preferred_username", "nickname", "cognito:username", "us
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 JwksFetcher = Callable[[str], Mapping[str, Any]]
+
+
+class TokenConfig(Protocol):
+    """`chat.token_settings.TokenSettings` (the authorizer's, no pydantic) or `chat.settings.Settings`."""
+
+    @property
+    def jwt_issuer(self) -> str | None: ...
+    @property
+    def jwt_audiences(self) -> tuple[str, ...] | None: ...
+    @property
+    def jwks_url(self) -> str | None: ...
+    @property
+    def jwt_algorithms(self) -> tuple[str, ...]: ...
 
 
 def fetch_jwks(url: str) -> Mapping[str, Any]:
@@ -98,7 +111,7 @@ class TokenVerifier:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, fetch: JwksFetcher = fetch_jwks) -> TokenVerifier:
+    def from_settings(cls, settings: TokenConfig, fetch: JwksFetcher = fetch_jwks) -> TokenVerifier:
         """`SettingsError` naming the token variables (optional for the other functions) that are unset."""
         issuer, audiences, jwks_url = settings.jwt_issuer, settings.jwt_audiences, settings.jwks_url
         if not issuer or not audiences or not jwks_url:

@@ -11,9 +11,9 @@ from typing import Any
 from chat import protocol as p
 from chat.errors import ChatError
 from chat.frames import error_frame, read_frame
+from chat.identity import Identity
 from chat.moderation import DEFAULT_WORDS, Moderator
-from chat.observability import MetricUnit, logger, metrics, tracer
-from chat.ports import Identity
+from chat.observability import MetricUnit, logger, metrics, trace_aws_calls, tracer
 from chat.service import Caller, ChatService, Limits
 from chat.settings import load_settings
 
@@ -41,6 +41,7 @@ def chat_service() -> ChatService:
     from chat.fanout import ManagementApiNotifier
 
     settings = load_settings()
+    trace_aws_calls()
     timeouts = Config(connect_timeout=2, read_timeout=5)
     dynamodb = boto3.client(
         "dynamodb",

@@ -1,4 +1,5 @@
-"""Settings: one pydantic model of environment variables, validated once per cold start.
+"""Settings: one pydantic model of environment variables, validated once per cold start (the authorizer reads
+its few with `chat.token_settings` instead, which this model shares its rules with).
 
 The CDK stack, the local stack and the tests set exactly these variables (`Settings.environment_variables()`).
 """
@@ -12,15 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from chat.token_settings import DEFAULT_ALGORITHMS, TOKEN_VARIABLES, SettingsError, check_asymmetric, split_commas
+
 CommaList = Annotated[tuple[str, ...], Field(min_length=1)]
 
-# Read by the authorizer only (`chat.auth.TokenVerifier.from_settings` requires them): no other function gets
-# them, and Cognito's sign-up trigger, which the user pool names, could not name the pool back.
-TOKEN_VARIABLES = ("JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL")
-
-
-class SettingsError(RuntimeError):
-    """A required environment variable is missing or invalid (raised at cold start)."""
+__all__ = ["TOKEN_VARIABLES", "Settings", "SettingsError", "load_settings"]
 
 
 class Settings(BaseModel):
@@ -44,7 +41,7 @@ class Settings(BaseModel):
     jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")
     jwt_audiences: CommaList | None = Field(default=None, alias="JWT_AUDIENCE")
     jwks_url: str | None = Field(default=None, alias="JWKS_URL")
-    jwt_algorithms: CommaList = Field(default=("RS256", "ES256"), alias="JWT_ALGORITHMS")
+    jwt_algorithms: CommaList = Field(default=DEFAULT_ALGORITHMS, alias="JWT_ALGORITHMS")
 
     # Flood control (chat.flood): a burst of at most `rate_limit_frames`, refilled over `rate_limit_window_seconds`.
     rate_limit_frames: int = Field(default=30, ge=1, alias="RATE_LIMIT_FRAMES")
@@ -61,17 +58,12 @@ class Settings(BaseModel):
     @field_validator("jwt_audiences", "jwt_algorithms", "moderation_words", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
+        return split_commas(value) if isinstance(value, str) else value
 
     @field_validator("jwt_algorithms")
     @classmethod
     def _asymmetric_only(cls, algorithms: tuple[str, ...]) -> tuple[str, ...]:
-        allowed = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
-        if not set(algorithms) <= allowed:
-            raise ValueError(f"only asymmetric algorithms are allowed: {sorted(allowed)}")
-        return algorithms
+        return check_asymmetric(algorithms)
 
     def table_name(self, logical_name: str) -> str:
         return str(getattr(self, f"{logical_name}_table"))
