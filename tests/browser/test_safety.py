@@ -32,6 +32,8 @@ def chatting(contexts: Contexts, **options: Any) -> tuple[Person, Person]:
     alice.page.open_direct(bob.name)
     alice.page.send("Lunch at noon?")
     bob.page.open_room(alice.name)
+    # Bob answers what he has seen: until then Alice's message may still be on its way, and would be stored after.
+    expect(bob.page.message("Lunch at noon?")).to_have_count(1)
     bob.page.send("Sure, see you there")
     alice.page.expect_messages_once_in_order("Lunch at noon?", "Sure, see you there")
     return alice, bob
