@@ -87,15 +87,14 @@ function ReplyQuote({ parent, onClick }: { parent: ChatMessage | undefined; onCl
   );
 }
 
-function DeliveryStatus({
-  message,
-  onRetry,
-  onDiscard,
-}: {
+/** An own message that is not stored yet, and what can be done about it. */
+interface StatusProps {
   message: ChatMessage;
   onRetry: (message: ChatMessage) => void;
   onDiscard: (message: ChatMessage) => void;
-}) {
+}
+
+function DeliveryStatus({ message, onRetry, onDiscard }: StatusProps) {
   if (message.status === "pending") {
     return (
       <p className="status status-pending">
@@ -106,15 +105,7 @@ function DeliveryStatus({
   return <FailedStatus message={message} onRetry={onRetry} onDiscard={onDiscard} />;
 }
 
-function FailedStatus({
-  message,
-  onRetry,
-  onDiscard,
-}: {
-  message: ChatMessage;
-  onRetry: (message: ChatMessage) => void;
-  onDiscard: (message: ChatMessage) => void;
-}) {
+function FailedStatus({ message, onRetry, onDiscard }: StatusProps) {
   const retryAt = message.error?.retryAt;
   const now = useNow(1000, retryAt !== undefined);
   const seconds = retryAt !== undefined ? secondsUntil(retryAt, now) : 0;
