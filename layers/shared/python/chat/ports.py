@@ -215,6 +215,54 @@ class ChatStore(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FanoutJob:
+    """A push to a big room's online members, handed to the fan-out queue after the sender's `ack`.
+
+    A job reads one page of the room's live-connection index after `after_connection_id` (and enqueues the next
+    page's job before posting), or, when `connection_ids` is set, retries exactly those connections.
+    """
+
+    room_id: str
+    payload: str  # the encoded frame, JSON text
+    skip_connection_id: str | None = None  # the sender's connection, which got the `ack` instead
+    after_connection_id: str | None = None
+    connection_ids: tuple[str, ...] = ()
+    attempt: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "roomId": self.room_id,
+                "payload": self.payload,
+                "skip": self.skip_connection_id,
+                "after": self.after_connection_id,
+                "connectionIds": list(self.connection_ids),
+                "attempt": self.attempt,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, body: str) -> FanoutJob:
+        data = json.loads(body)
+        return cls(
+            room_id=str(data["roomId"]),
+            payload=str(data["payload"]),
+            skip_connection_id=data.get("skip"),
+            after_connection_id=data.get("after"),
+            connection_ids=tuple(data.get("connectionIds") or ()),
+            attempt=int(data.get("attempt", 0)),
+        )
+
+
+class FanoutQueue(Protocol):
+    def enqueue(self, jobs: Sequence[FanoutJob]) -> None:
+        """Hand every job to the queue (a retry, `attempt` > 0, after a delay), or raise: never a silent loss."""
+        ...
+
+
 class Notifier(Protocol):
     def post(self, connection_ids: Sequence[str], payload: bytes) -> Delivery:
         """Send one payload to many connections, concurrently; never raises for a single connection."""
