@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -112,7 +113,8 @@ class InMemoryChatStore:
     def room_connections(self, room_id: str, *, after: str | None = None, limit: int | None = None) -> ConnectionsPage:
         with self._lock:
             entries = sorted(self.index.get(room_id, {}).values(), key=lambda e: e.connection_id)
-        entries = [e for e in entries if after is None or e.connection_id > after]
+        now = time.time()  # as the DynamoDB store: entries past their connection's lifetime are skipped
+        entries = [e for e in entries if (after is None or e.connection_id > after) and e.connection.expires_at > now]
         if limit is not None and len(entries) > limit:
             return ConnectionsPage(entries[:limit], entries[limit - 1].connection_id)
         return ConnectionsPage(entries, None)
@@ -238,17 +240,22 @@ class InMemoryChatStore:
 
 @dataclass
 class RecordingNotifier:
-    """Captures every posted frame per connection; connections listed in `gone` answer 410."""
+    """Captures every posted frame per connection; connections listed in `gone` answer 410, those in `failing`
+    cannot be reached (throttled beyond retries, timeouts)."""
 
     gone: set[str] = field(default_factory=set)
+    failing: set[str] = field(default_factory=set)
     frames: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    posts: int = 0
 
     def post(self, connection_ids: Sequence[str], payload: bytes) -> Delivery:
+        self.posts += len(connection_ids)
         gone = [cid for cid in connection_ids if cid in self.gone]
+        failed = [cid for cid in connection_ids if cid in self.failing and cid not in self.gone]
         for cid in connection_ids:
-            if cid not in self.gone:
+            if cid not in self.gone and cid not in self.failing:
                 self.frames.setdefault(cid, []).append(json.loads(payload))
-        return Delivery(delivered=len(connection_ids) - len(gone), gone=gone)
+        return Delivery(delivered=len(connection_ids) - len(gone) - len(failed), gone=gone, failed=failed)
 
     def close(self) -> None:
         pass

@@ -706,3 +706,104 @@ def test_flood_control_costs_one_write_at_rest_two_mid_burst_and_one_to_refuse(
     assert writes(T0) == (None, 2)  # mid-burst: the rested condition fails, the ADD succeeds
     assert writes(T0) == (5000, 1)  # full: refused from what the failed condition returned
     assert writes(T0 + 60) == (None, 1)  # rested again
+
+
+# ------------------------------------------------------------------------------------ live-connection index
+
+
+def live(store: ChatStore, room_id: str) -> dict[str, str]:
+    """Connection id -> user id of the room's index."""
+    return {entry.connection_id: entry.user_id for entry in store.room_connections(room_id).connections}
+
+
+def test_a_connection_enters_the_index_of_each_of_its_users_rooms_and_leaves_it_on_close(store: ChatStore) -> None:
+    first, second, other = group(store, "alice", "bob"), group(store, "alice"), group(store, "bob")
+    connection = connect(store, "alice", "a1").user.live_connections(T0)[0]
+
+    indexed = store.index_connection("alice", connection)
+
+    assert sorted(indexed) == sorted([first.id, second.id])
+    assert live(store, first.id) == {"a1": "alice"} and live(store, second.id) == {"a1": "alice"}
+    assert live(store, other.id) == {}
+    assert sorted(store.unindex_connection("alice", "a1")) == sorted([first.id, second.id])
+    assert live(store, first.id) == {} and live(store, second.id) == {}
+
+
+def test_joining_enters_the_newcomers_open_connections_and_leaving_takes_them_out(store: ChatStore) -> None:
+    connect(store, "carol", "c1")
+    connect(store, "carol", "c2")
+    room = group(store, "alice")
+
+    store.add_members(room.id, "alice", ["carol"])
+    assert live(store, room.id) == {"c1": "carol", "c2": "carol"}
+
+    store.remove_member(room.id, "carol")
+    assert live(store, room.id) == {}
+
+
+def test_a_room_created_with_online_members_indexes_their_connections(store: ChatStore) -> None:
+    connect(store, "bob", "b1")
+
+    room = group(store, "alice", "bob")
+
+    assert live(store, room.id) == {"b1": "bob"}
+
+
+def test_the_index_pages_by_connection_id_and_skips_connections_past_their_lifetime(store: ChatStore) -> None:
+    room = group(store, *(f"u{i}" for i in range(5)))
+    for i in range(5):
+        at = 1_000_000_000.0 if i == 2 else T0  # u2's connection ended in 2001
+        change = connect(store, f"u{i}", f"c{i}", at=at)
+        store.index_connection(f"u{i}", next(iter(change.user.connections)))
+
+    pages, after = [], None
+    while True:
+        page = store.room_connections(room.id, after=after, limit=2)
+        pages.append([entry.connection_id for entry in page.connections])
+        if page.next_after is None:
+            break
+        after = page.next_after
+
+    assert [cid for page_ids in pages for cid in page_ids] == ["c0", "c1", "c3", "c4"]
+    assert all(len(page_ids) <= 2 for page_ids in pages)
+
+
+def test_forgetting_a_gone_connection_takes_it_out_of_the_rooms_index(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+    connection = connect(store, "bob", "b1").user.live_connections(T0)[0]
+    store.index_connection("bob", connection)
+
+    store.forget_connections(room.id, [RoomConnection("bob", connection)])
+
+    assert live(store, room.id) == {}
+
+
+def test_member_ids_page_in_order_and_a_leaver_is_replaced_among_the_hundred_shown(store: ChatStore) -> None:
+    everyone = [f"m{i:03}" for i in range(120)]
+    room = group(store, *everyone)
+
+    assert store.member_ids(room.id, after=None, limit=3) == ["m000", "m001", "m002"]
+    assert store.member_ids(room.id, after="m117", limit=5) == ["m118", "m119"]
+    after_leave = store.remove_member(room.id, "m005")
+    assert after_leave.member_count == 119 and "m005" not in after_leave.member_ids
+    assert after_leave.member_ids == tuple(m for m in everyone if m != "m005")[:100]
+
+
+def test_the_member_view_holds_the_counter_and_the_profile_in_one_read(store: ChatStore) -> None:
+    connect(store, "alice", "a1")
+    room = group(store, "alice")
+    sent = send(store, room.id, 2)
+
+    view = store.room_of_member(room.id, "alice")
+
+    assert view.room.last_seq == 2 and view.room.last_message == sent[-1]
+    assert view.profile is not None and view.profile.name == "Alice"
+    with pytest.raises(Forbidden):
+        store.room_of_member("r_missing", "alice")
+
+
+def test_a_big_room_takes_one_typing_frame_per_interval(store: ChatStore) -> None:
+    assert store.claim_room_typing("r_big", T0, 3.0)
+    assert not store.claim_room_typing("r_big", T0 + 1, 3.0)
+    assert store.claim_room_typing("r_other", T0 + 1, 3.0)
+    assert store.claim_room_typing("r_big", T0 + 3, 3.0)
