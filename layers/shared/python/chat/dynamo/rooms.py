@@ -120,15 +120,13 @@ class RoomStore:
         return [_str(item, "userId") for item in items]
 
     def rooms_of(self, user_id: str) -> list[RoomRecord]:
-        """The user's rooms with their counters, ordered by id."""
+        """The user's rooms with their counters, ordered by id (consistent: a room just created or written to is
+        listed as it now is)."""
         keys: list[Item] = [{"roomId": _s(room_id)} for room_id in self._db.room_ids_of(user_id)]
-        counters = {
-            _str(item, "roomId"): item
-            for item in self._db.batch_get(self._counters, keys, "rooms_of", consistent=False)
-        }
+        counters = {_str(item, "roomId"): item for item in self._db.batch_get(self._counters, keys, "rooms_of")}
         rooms = (
             _room_from(item, counters.get(_str(item, "roomId")))
-            for item in self._db.batch_get(self._rooms, keys, "rooms_of", consistent=False)
+            for item in self._db.batch_get(self._rooms, keys, "rooms_of")
         )
         return sorted(rooms, key=lambda room: room.id)
 
