@@ -221,6 +221,10 @@ class CapacityMeter:
         events.register("after-call.dynamodb", self._after, unique_id="bench-capacity-after")
         return self
 
+    def forget_tables(self) -> None:
+        """Key schemas are read again (new tables, e.g. a new moto backend)."""
+        self._tables.clear()
+
     def take(self) -> Usage:
         """The usage metered since the last `take`, and start afresh."""
         with self._lock:
