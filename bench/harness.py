@@ -41,9 +41,9 @@ os.environ.update(
 warnings.simplefilter("ignore")
 
 import boto3  # noqa: E402
+from capacity import CapacityMeter  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from capacity import CapacityMeter, Usage  # noqa: E402
 from chat.dynamo import DynamoChatStore  # noqa: E402
 from chat.ports import LiveConnection, RoomRecord  # noqa: E402
 from chat.service import iso  # noqa: E402
@@ -346,6 +346,3 @@ SQS_REQUESTS: Counter[str] = Counter()  # the fan-out queue's sends, and the eve
 
 def _count_sqs(model: Any, **_: Any) -> None:
     SQS_REQUESTS[model.name] += 1
-
-
-__all__ = ["RESULTS", "SQS_REQUESTS", "CountingGateway", "Stack", "Usage", "machine", "new_meter", "quiet", "write_results"]
