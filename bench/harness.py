@@ -42,6 +42,7 @@ warnings.simplefilter("ignore")
 
 import boto3  # noqa: E402
 from capacity import CapacityMeter  # noqa: E402
+from connections_server import ConnectionsServer  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chat.dynamo import DynamoChatStore  # noqa: E402
@@ -163,9 +164,14 @@ class Stack:
         otherwise they are answered in-process and only counted."""
         fast_moto()
         self.meter = meter
-        self.api = ConnectionsApi(delay_seconds=post_delay_seconds).start()
+        # Timed posts go to the stand-in API in a process of its own (bench/connections_server.py), so that its
+        # request handling does not share this process's GIL with the posting threads.
+        self.server = ConnectionsServer(post_delay_seconds) if http_posts else None
+        self.api = ConnectionsApi()
         self.counter = None if http_posts else PostCounter()
-        env = chat_environment(self.api.url, RATE_LIMIT_FRAMES="1000000", POWERTOOLS_LOG_LEVEL="ERROR")
+        env = chat_environment(
+            self.server.url if self.server else self.api.url, RATE_LIMIT_FRAMES="1000000", POWERTOOLS_LOG_LEVEL="ERROR"
+        )
         env.update(environment)
         os.environ.update(env)
         reset_caches()
@@ -190,7 +196,8 @@ class Stack:
 
             close_service()
         self._mock.stop()
-        self.api.stop()
+        if self.server is not None:
+            self.server.stop()
         reset_caches()
 
     # ------------------------------------------------------------------------------------- fan-out queue
@@ -326,7 +333,13 @@ class Stack:
         assert all(user.is_online(now) for user in sample.values()), "a member registered online is not"
 
     def posts(self) -> int:
-        return sum((self.counter.posts if self.counter is not None else self.api.posts).values())
+        if self.server is not None:
+            return self.server.posts()
+        return sum(self.counter.posts.values()) if self.counter is not None else 0
+
+    def last_post_at(self) -> float:
+        """`time.monotonic()` of the latest post the stand-in API answered (timed posts only)."""
+        return float(self.server.stats()["last_post_at"]) if self.server is not None else 0.0
 
 
 @contextlib.contextmanager
