@@ -60,15 +60,17 @@ def fanout_rows(sizes: list[int], sequential_sample: int, post_seconds: float, c
             for connection_id in ids[:sample]:
                 client.post_to_connection(ConnectionId=connection_id, Data=PAYLOAD)
             per_post = (time.monotonic() - started) / sample
-            started = time.monotonic()
+            started, cpu = time.monotonic(), time.process_time()
             delivery = notifier.post(ids, PAYLOAD)
             concurrent = time.monotonic() - started
+            cpu = time.process_time() - cpu
             assert delivery.delivered == n, delivery
             row = {
                 "recipients": n,
                 "sequential_s": per_post * n,
                 "sequential_measured_posts": sample,
                 "notifier_s": concurrent,
+                "notifier_cpu_ms_per_post": cpu / n * 1000,  # CPU of this (the posting) process
                 "ideal_s": n * post_seconds / concurrency,
                 "concurrency": concurrency,
             }
@@ -76,7 +78,7 @@ def fanout_rows(sizes: list[int], sequential_sample: int, post_seconds: float, c
             print(
                 f"{n:>6} recipients: sequential {row['sequential_s']:7.1f} s "
                 f"({'measured' if sample == n else f'from {sample} posts'}), notifier {concurrent:6.2f} s, "
-                f"ideal {row['ideal_s']:6.2f} s",
+                f"ideal {row['ideal_s']:6.2f} s; {row['notifier_cpu_ms_per_post']:.2f} ms CPU per post",
                 flush=True,
             )
         notifier.close()

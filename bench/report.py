@@ -38,9 +38,61 @@ WHY = {
 OPERATIONS = ("sendMessage", "typing", "$connect", "$disconnect")
 
 
-def load(name: str) -> dict[str, Any] | None:
-    path = RESULTS / f"{name}.json"
+def load(name: str, folder: Path = RESULTS) -> dict[str, Any] | None:
+    path = folder / f"{name}.json"
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def key_figures(cost: dict[str, Any] | None, fanout: dict[str, Any] | None) -> dict[str, str]:
+    """The figures the targets are about, by label, for the before/after table."""
+    figures: dict[str, str] = {}
+    if cost:
+        for r in cost["rows"]:
+            if r["operation"] == "sendMessage" and (r["members"], r["online"]) in {
+                (10, 10),
+                (50, 50),
+                (1000, 100),
+                (10000, 100),
+                (10000, 10000),
+            }:
+                c = r["cost_per_million"]
+                total = sum(c.values())
+                figures[f"sendMessage, {r['members']:,} members, {r['online']:,} online: RCU + WCU"] = (
+                    f"{number(r['rcu'])} + {number(r['wcu'])}"
+                )
+                figures[f"sendMessage, {r['members']:,} members, {r['online']:,} online: $ per million"] = (
+                    f"{money(total)} ({(total - c['API Gateway']) / total:.0%} not API Gateway)"
+                )
+        for r in cost["rows"]:
+            if r["operation"] in ("$connect", "typing") and (r["members"], r["online"]) == (10000, 100):
+                figures[f"{r['operation']}, 10,000 members, 100 online: RCU + WCU, posts"] = (
+                    f"{number(r['rcu'])} + {number(r['wcu'])}, {number(r['posts'])}"
+                )
+    if fanout:
+        for r in fanout["ack"]:
+            figures[f"send -> ack, {r['members']:,} members all online"] = f"{r['ack_s'] * 1000:,.0f} ms"
+            figures[f"send -> last push, {r['members']:,} members all online"] = f"{r['all_pushed_s'] * 1000:,.0f} ms"
+    return figures
+
+
+def before_after(out: list[str]) -> None:
+    before_folder = RESULTS / "before"
+    before = key_figures(load("message_cost", before_folder), load("fanout_time", before_folder))
+    if not before:
+        return
+    after = key_figures(load("message_cost"), load("fanout_time"))
+    out += [
+        "## Before and after the data model change",
+        "",
+        "Before: `bench/results/before/` (the same benches on the data model before issue 9: members as a set on "
+        "the room item, every member's user item read to find who is online). After: this run.",
+        "",
+        "| figure | before | after |",
+        "|---|---:|---:|",
+    ]
+    for label in list(before) + [k for k in after if k not in before]:
+        out.append(f"| {label} | {before.get(label, '-')} | {after.get(label, '-')} |")
+    out.append("")
 
 
 def money(usd: float) -> str:
@@ -177,13 +229,15 @@ def fanout_section(data: dict[str, Any], out: list[str]) -> None:
         f"`chat.fanout.ManagementApiNotifier` with `FANOUT_CONCURRENCY` = {data['concurrency']} threads and its "
         f"boto3 client as the handlers build it. Ideal: N x {data['post_ms']:g} ms / {data['concurrency']}.",
         "",
-        "| recipients | sequential | notifier | ideal | notifier / ideal | per post (notifier) |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| recipients | sequential | notifier | ideal | notifier / ideal | per post (notifier) "
+        "| CPU per post, posting process |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in data["fanout"]:
+        cpu = f"{r['notifier_cpu_ms_per_post']:.2f} ms" if "notifier_cpu_ms_per_post" in r else "-"
         out.append(
             f"| {r['recipients']:,} | {r['sequential_s']:.1f} s | {r['notifier_s']:.2f} s | {r['ideal_s']:.2f} s "
-            f"| {r['notifier_s'] / r['ideal_s']:.1f}x | {r['notifier_s'] / r['recipients'] * 1000:.2f} ms |"
+            f"| {r['notifier_s'] / r['ideal_s']:.1f}x | {r['notifier_s'] / r['recipients'] * 1000:.2f} ms | {cpu} |"
         )
     out += [
         "",
@@ -487,6 +541,7 @@ def render() -> str:
         "",
     ]
     targets(cost, fanout, cold, local, out)
+    before_after(out)
     if cost:
         cost_section(cost, out)
         if "message-cost.png" in made:
