@@ -46,7 +46,9 @@ from connections_server import ConnectionsServer  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chat.dynamo import DynamoChatStore  # noqa: E402
-from chat.ports import LiveConnection, RoomRecord  # noqa: E402
+from chat.dynamo.items import _member_items, _room_connection_item  # noqa: E402
+from chat.dynamo.live import ROOM_CONNECTION_TTL_SLACK_SECONDS  # noqa: E402
+from chat.ports import LiveConnection, RoomConnection, RoomRecord  # noqa: E402
 from chat.service import iso  # noqa: E402
 from chat.settings import Settings, load_settings  # noqa: E402
 from chat.tables import USER_DIRECTORY_PARTITION  # noqa: E402
@@ -189,6 +191,7 @@ class Stack:
         self.settings: Settings = load_settings()
         self.store = DynamoChatStore(boto3.client("dynamodb"), self.settings)
         self.gateway = CountingGateway(self.api)
+        self.rooms: dict[str, set[str]] = {}
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -257,11 +260,10 @@ class Stack:
         with contextlib.redirect_stdout(io.StringIO()):
             return self.gateway.connect(f"Name {user_id}", user_id=user_id)
 
-    # Big rooms are populated by batch writes of the store's own item layout (`chat.dynamo.items`): moto takes
-    # ~30 ms per UpdateItem (expression parsing) and copies every table on each transaction, so 10,000 members
-    # through `add_members` and `add_connection` would take most of an hour. What the writes hold is checked
-    # through the store's public reads (`get_room`, `get_users`). The layout below is today's (issue 9's data
-    # model changes it: members as items, a per-room live-connection index).
+    # Big rooms are populated by batch writes of the adapter's own items (`chat.dynamo.items`: `_member_items`,
+    # `_room_connection_item`), then checked through the store's public reads (`get_room`, `room_connections`,
+    # `get_users`): moto takes ~30 ms per UpdateItem (expression parsing) and copies every table on each
+    # transaction, so 10,000 members through `add_members` and `add_connection` would take most of an hour.
 
     def _batch_put(self, table: str, items: list[dict[str, Any]]) -> None:
         client = self.meter.shadow  # unhooked: never metered
@@ -286,51 +288,64 @@ class Stack:
         self._batch_put(self.settings.users_table, [self._user_item(u, []) for u in user_ids])
 
     def create_room(self, owner: str, members: list[str]) -> str:
-        """A group room of `members` (owner first): `create_room` with the first 100, the rest written in bulk as
-        `add_members` writes them (membership items, then the room's member set)."""
+        """A group room of `members` (owner first): the store's `create_room` with the first 100, the rest
+        written in bulk as `add_members` writes them (member items both ways, then the room's count)."""
         room_id = str(uuid.uuid4())
         now = iso(time.time())
         first, rest = members[:100], members[100:]
-        self.store.create_room(RoomRecord(room_id, "bench", True, frozenset(first), now))
-        self._batch_put(
-            self.settings.memberships_table,
-            [{"userId": {"S": u}, "roomId": {"S": room_id}, "joinedAt": {"S": now}} for u in rest],
-        )
-        for start in range(0, len(rest), 5000):
+        self.store.create_room(RoomRecord(room_id, "bench", True, now), first)
+        pairs = [_member_items(room_id, u, now) for u in rest]
+        self._batch_put(self.settings.members_table, [member for member, _ in pairs])
+        self._batch_put(self.settings.memberships_table, [membership for _, membership in pairs])
+        if rest:
             self.meter.shadow.update_item(
                 TableName=self.settings.rooms_table,
                 Key={"roomId": {"S": room_id}},
-                UpdateExpression="ADD memberIds :m",
-                ExpressionAttributeValues={":m": {"SS": rest[start : start + 5000]}},
+                UpdateExpression="SET memberCount = :n ADD version :one",
+                ExpressionAttributeValues={":n": {"N": str(len(members))}, ":one": {"N": "1"}},
             )
         room = self.store.get_room(room_id)
-        assert room is not None and len(room.member_ids) == len(members), "the room does not list every member"
+        assert room is not None and room.member_count == len(members), "the room does not count every member"
+        self.rooms[room_id] = set(members)
         return room_id
 
     def go_online(self, user_ids: list[str]) -> None:
-        """One live connection each (users registered by `register_users`, not yet online)."""
+        """One live connection each (users registered by `register_users`, not yet online), in the connection
+        table, the user item and the live-connection index of each of their rooms."""
         now = int(time.time())
-        connections = {u: ConnectionInfo().connection_id for u in user_ids}
-        expires = now + self.settings.connection_lifetime_seconds
+        connections = {
+            u: LiveConnection(ConnectionInfo().connection_id, now + self.settings.connection_lifetime_seconds)
+            for u in user_ids
+        }
         self._batch_put(
             self.settings.connections_table,
             [
                 {
-                    "connectionId": {"S": cid},
+                    "connectionId": {"S": c.connection_id},
                     "userId": {"S": u},
                     "connectedAt": {"S": iso(now)},
-                    "expiresAt": {"N": str(expires)},
-                    "ttl": {"N": str(expires + 3600)},
+                    "expiresAt": {"N": str(c.expires_at)},
+                    "ttl": {"N": str(c.expires_at + 3600)},
                 }
-                for u, cid in connections.items()
+                for u, c in connections.items()
             ],
         )
-        self._batch_put(
-            self.settings.users_table,
-            [self._user_item(u, [LiveConnection(cid, expires).encode()]) for u, cid in connections.items()],
-        )
+        self._batch_put(self.settings.users_table, [self._user_item(u, [c.encode()]) for u, c in connections.items()])
+        for room_id, members in self.rooms.items():
+            self._batch_put(
+                self.settings.room_connections_table,
+                [
+                    _room_connection_item(room_id, RoomConnection(u, c), ROOM_CONNECTION_TTL_SLACK_SECONDS)
+                    for u, c in connections.items()
+                    if u in members
+                ],
+            )
         sample = self.store.get_users(user_ids[:100])
         assert all(user.is_online(now) for user in sample.values()), "a member registered online is not"
+
+    def online_in(self, room_id: str) -> int:
+        """The room's live-connection index, through the store."""
+        return len(self.store.room_connections(room_id).connections)
 
     def posts(self) -> int:
         if self.server is not None:
