@@ -25,7 +25,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from connections_server import ConnectionsServer
-from harness import Stack, machine, new_meter, quiet, write_results
+from harness import Stack, fanout_queue_configured, machine, new_meter, quiet, write_results
 
 from chat.fanout import ManagementApiNotifier
 from chat.settings import Settings
@@ -148,6 +148,7 @@ def main() -> None:
         "fanout_time",
         {
             "machine": machine(),
+            "fanout_queue": fanout_queue_configured(),
             "quick": args.quick,
             "seconds": time.monotonic() - started,
             "post_ms": args.post_ms,

@@ -1,10 +1,9 @@
 """What the measuring benches share: the real handlers on moto, a metered DynamoDB, rooms of any size.
 
-Rooms are populated through the store's public methods (`ChatStore`: `register_user`, `create_room`,
-`add_members`, `add_connection`), never by writing items of a given layout, so that the benches keep working when
-the data model changes. The members who send are connected through the `$connect` handler, before the room
-exists (so their connects push nobody); the other online members' connections are registered through the store
-after the room exists (so a store that indexes live connections per room sees them).
+Rooms: the store's `create_room` with the first 100 members, the rest and the online members' connections written
+in bulk with the adapter's own item codecs (`chat.dynamo.items`), and checked through the store's public reads
+(see `Stack.create_room`: moto is far too slow for 10,000 `add_members` and `add_connection` calls). The members
+who send, type and connect are connected through the `$connect` handler, before the room exists.
 
 When the stack has a fan-out queue (a `*_queue_url` setting) and `functions/fanout/handler.py`, the queue is
 created on moto and `drain()` runs the fan-out function on what the send path enqueued, as Lambda's SQS event
@@ -65,6 +64,11 @@ from tests.support.connections_api import ConnectionsApi  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 FANOUT_HANDLER = ROOT / "functions" / "fanout" / "handler.py"
+
+
+def fanout_queue_configured() -> bool:
+    """Whether this build hands big rooms' pushes to a fan-out queue (a queue setting and the fan-out function)."""
+    return any(name.endswith("queue_url") for name in Settings.model_fields) and FANOUT_HANDLER.is_file()
 
 
 def write_results(name: str, data: dict[str, Any]) -> Path:

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 from capacity import CapacityMeter, Usage
 from cost import MEMORY_MB, MILLION, PRICE_SOURCES, PRICES_DATE, Prices
-from harness import SQS_REQUESTS, Stack, fast_moto, machine, new_meter, quiet, write_results
+from harness import SQS_REQUESTS, Stack, fanout_queue_configured, fast_moto, machine, new_meter, quiet, write_results
 from moto import mock_aws
 
 BASE_MS = 20.0  # handler work outside AWS calls (parsing, validation, encoding), per invocation
@@ -256,6 +256,7 @@ def main() -> None:
         "message_cost",
         {
             "machine": machine(),
+            "fanout_queue": fanout_queue_configured(),
             "quick": args.quick,
             "seconds": time.monotonic() - started,
             "rows": rows,
