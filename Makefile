@@ -11,6 +11,8 @@ LOCAL_REQUIREMENTS := requirements/runtime.txt requirements/local.txt
 DEV_REQUIREMENTS := $(LOCAL_REQUIREMENTS) requirements/dev.txt
 LOCAL_STAMP := $(VENV)/.installed-local-$(shell cat $(LOCAL_REQUIREMENTS) | sha256sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat $(DEV_REQUIREMENTS) | sha256sum | cut -c1-12)
+BENCH_REQUIREMENTS := $(DEV_REQUIREMENTS) requirements/bench.txt
+BENCH_STAMP := $(VENV)/.installed-bench-$(shell cat $(BENCH_REQUIREMENTS) | sha256sum | cut -c1-12)
 NODE_NEEDED := Node 20+ is needed for the CDK tests and commands (the CDK runs on jsii, a Node runtime): \
 install it from https://nodejs.org or with nvm (nvm install 20). Without it, make unit integration local-tests run.
 
@@ -33,6 +35,11 @@ $(DEV_STAMP): $(DEV_REQUIREMENTS) $(LOCAL_STAMP)
 	rm -f $(VENV)/.installed-dev-* && touch $@
 
 setup: $(DEV_STAMP)
+
+$(BENCH_STAMP): $(BENCH_REQUIREMENTS) $(DEV_STAMP)
+	@echo "Installing what the benchmarks' plots need (requirements/bench.txt: matplotlib) into $(VENV)."
+	$(PIP_INSTALL) -r requirements/bench.txt
+	rm -f $(VENV)/.installed-bench-* && touch $@
 
 # The web client is built by infra/web_build.py (also run by `cdk synth`): `npm ci` when package-lock.json changed,
 # `vite build` when a source changed, each behind a stamp named after a hash, as above. Standard library only.
@@ -80,8 +87,10 @@ protocol: setup  ## regenerate the protocol's JSON Schema and the web client's T
 	PYTHONPATH=layers/shared/python $(PY) -m chat.protocol_schema web/src/client/protocol.schema.json
 	cd web && npm run --silent protocol
 
-bench: setup
-	$(PY) bench/run.py
+# Issue 9's measurements, written into docs/benchmarks.md and docs/benchmarks/*.png (about 10 minutes on 2 cores;
+# `make bench BENCH_ARGS=--quick` for a smaller run while developing).
+bench: $(BENCH_STAMP)  ## measure, then write docs/benchmarks.md
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 synth: node-check setup  ## synthesize the CDK app into cdk.out (offline)
 	npx --yes aws-cdk@2 synth --app "$(PY) app.py" --quiet

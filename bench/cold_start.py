@@ -20,7 +20,7 @@ Honesty notes: the layer's wheels are for CPython 3.14 on aarch64; this machine 
 packages with compiled code (pydantic-core, cryptography, cffi, wrapt) are taken from this venv, same versions;
 everything else is the layer's own files. Ratios to `import boto3` carry over better than seconds do.
 
-    .venv/bin/python bench/cold_start.py [--runs 10]
+    .venv/bin/python bench/cold_start.py [--runs 10] [--quick]   # writes bench/results/cold_start.json
 """
 
 from __future__ import annotations
@@ -240,7 +240,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--functions", nargs="*", help="default: every function")
+    parser.add_argument("--quick", action="store_true", help="3 runs")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 3
     functions = args.functions or sorted(p.name for p in FUNCTIONS_DIR.iterdir() if (p / "handler.py").is_file())
     layer, _ = build_layer()
     print(f"Python {sys.version.split()[0]} on {sys.platform}/{os.uname().machine}; median of {args.runs} runs.")
@@ -288,6 +291,32 @@ def main() -> None:
         print("  " + ", ".join(f"{f}: {o}" for f, o in outcomes.items()))
     raw, zipped = tree_size(layer)
     print(f"Layer as shipped (aarch64 wheels): {raw / 1e6:.1f} MB of files, {zipped / 1e6:.1f} MB zipped.")
+    write_results(
+        {
+            "runs": args.runs,
+            "python": sys.version.split()[0],
+            "platform": f"{sys.platform}/{os.uname().machine}",
+            "boto3_s": baseline,
+            "functions": {
+                function: {
+                    "import_s": median["import", function],
+                    "import_no_bytecode_s": median["import-no-bytecode", function],
+                    "first_call_s": median["first-call", function],
+                    "first_call_outcome": outcomes.get(function, ""),
+                }
+                for function in functions
+            },
+            "layer_bytes": raw,
+            "layer_zipped_bytes": zipped,
+        }
+    )
+
+
+def write_results(data: dict[str, Any]) -> None:
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "cold_start.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    print("wrote bench/results/cold_start.json")
 
 
 if __name__ == "__main__":

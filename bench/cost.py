@@ -17,18 +17,30 @@ from dataclasses import dataclass
 MILLION = 1_000_000
 # infra/constants.py SIZING["send_message"] (a test keeps the two equal; importing CDK here would be slow).
 SEND_MESSAGE_MEMORY_MB = 1024
+# infra/constants.py SIZING, per function (MB).
+MEMORY_MB = {"send_message": SEND_MESSAGE_MEMORY_MB, "connect": 512, "disconnect": 512, "typing": 512, "fanout": 1024}
+
+# The one price table of the repo: bench/message_cost.py and docs/benchmarks.md use it too.
+PRICES_DATE = "2025-11"  # when these list prices were read from the pages below (us-east-1, first tier)
+PRICE_SOURCES = {
+    "API Gateway (WebSocket messages, connection minutes)": "https://aws.amazon.com/api-gateway/pricing/",
+    "Lambda (requests, GB-seconds on arm64)": "https://aws.amazon.com/lambda/pricing/",
+    "DynamoDB on-demand (read and write request units)": "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    "SQS (standard queue requests)": "https://aws.amazon.com/sqs/pricing/",
+}
 
 
 @dataclass(frozen=True)
 class Prices:
-    """USD, us-east-1 list prices (checked 2025); edit here when they change."""
+    """USD, us-east-1 list prices of PRICES_DATE, first tier, no free tier; edit here when they change."""
 
     api_message: float = 1.00 / MILLION  # WebSocket messages, per 32 KB, sent or received
     api_connection_minute: float = 0.25 / MILLION
     lambda_request: float = 0.20 / MILLION
     lambda_gb_second_arm: float = 0.0000133334
-    dynamodb_write_unit: float = 0.625 / MILLION  # on demand; a transactional write costs 2 units per KB
-    dynamodb_read_unit: float = 0.125 / MILLION  # a strongly consistent read of up to 4 KB
+    dynamodb_write_unit: float = 0.625 / MILLION  # on demand (since the 2024-11 cut); per 1 KB write
+    dynamodb_read_unit: float = 0.125 / MILLION  # on demand: one strongly consistent read of up to 4 KB
+    sqs_request: float = 0.40 / MILLION  # standard queue, per request of up to 64 KB
     dynamodb_gb_month: float = 0.25
     pitr_gb_month: float = 0.20
     logs_ingested_gb: float = 0.50
