@@ -6,6 +6,8 @@ settings only for the authorizer). Paths that depend on AWS's answers are provok
 
 - a connection (`GONE_CONNECTION`) answers 410 Gone and is dropped each time: its user reconnects before every
   fan-out of every function that pushes, so that each one cleans up after it;
+- the fan-out function gets an SQS batch of a job for the room (met by the gone connection too) and a malformed
+  record; the fan-out queue is moto's, at `FANOUT_QUEUE_URL`;
 - `without_returned_items()` drops the item a failed condition returns (as DynamoDB does when there is none,
   e.g. a rate-limit bucket that expired between two writes), so that the fallback reads run too.
 """
@@ -28,8 +30,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chat import service
-from chat.ports import Identity
-from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION
+from chat.ports import FanoutJob, Identity
+from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, load_settings
 from chat.tables import TABLES
 from infra.constants import STAGE_NAME
@@ -39,9 +41,13 @@ from local.dynamodb import create_tables
 ENDPOINT = f"https://{events.API_ID}.execute-api.{events.REGION}.amazonaws.com/{STAGE_NAME}"
 TABLE_NAMES = {spec.name: f"chat-{spec.name}" for spec in TABLES}
 GONE_CONNECTION = "goneConnection="
+FANOUT_QUEUE_NAME = "chat-fanout"
+FANOUT_QUEUE_URL = f"https://sqs.{events.REGION}.amazonaws.com/{events.ACCOUNT_ID}/{FANOUT_QUEUE_NAME}"
+FANOUT_QUEUE_ARN = f"arn:aws:sqs:{events.REGION}:{events.ACCOUNT_ID}:{FANOUT_QUEUE_NAME}"
 ENVIRONMENT = {
     **{spec.env_var: TABLE_NAMES[spec.name] for spec in TABLES},
     "CONNECTIONS_ENDPOINT_URL": ENDPOINT,
+    "FANOUT_QUEUE_URL": FANOUT_QUEUE_URL,
     # A burst of 1000 frames refilled over an hour: after its first frame, every user is mid-burst (the
     # rate limiter's second, conditional write) for the rest of the scenario.
     "RATE_LIMIT_FRAMES": "1000",
@@ -132,7 +138,7 @@ class Recorder:
 
 def _summary(params: dict[str, Any]) -> dict[str, Any]:
     """What decides the IAM action and resource of a call."""
-    summary = {k: params[k] for k in ("TableName", "IndexName", "ConnectionId") if k in params}
+    summary = {k: params[k] for k in ("TableName", "IndexName", "ConnectionId", "QueueUrl") if k in params}
     if "RequestItems" in params:
         summary["RequestItems"] = sorted(params["RequestItems"])
     if "TransactItems" in params:
@@ -193,6 +199,34 @@ def _seed_expired_connection(user_id: str) -> None:
     )
 
 
+def sqs_record(body: str) -> dict[str, Any]:
+    """One record of the event Lambda's SQS event source mapping sends."""
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": uuid.uuid4().hex,
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": str(int(time.time() * 1000)),
+            "SenderId": events.ACCOUNT_ID,
+            "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
+        },
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": FANOUT_QUEUE_ARN,
+        "awsRegion": events.REGION,
+    }
+
+
+def fan_out(recorder: Recorder, room_id: str, retried: tuple[str, ...]) -> Any:
+    """The fan-out function's batch: the room's first page, a retry of `retried` connections, a malformed record."""
+    payload = json.dumps({"type": "typing", "roomId": room_id, "userId": "alice", "isTyping": True})
+    jobs = [FanoutJob(room_id, payload), FanoutJob(room_id, payload, connection_ids=retried, attempt=1)]
+    records = [sqs_record(job.to_json()) for job in jobs] + [sqs_record("not a job")]
+    return recorder.invoke(FANOUT_FUNCTION, {"Records": records})
+
+
 def chat_session(recorder: Recorder) -> None:
     recorder.authorize(events.authorizer_event(events.ConnectionInfo(stage=STAGE_NAME, api_id=events.API_ID), {}))
     alice, bob, dave = User(recorder, "alice"), User(recorder, "bob"), User(recorder, "dave")
@@ -221,6 +255,9 @@ def chat_session(recorder: Recorder) -> None:
     alice.send("typing", roomId=room_id, isTyping=True)
     with recorder.without_returned_items():
         alice.send("typing", roomId=room_id, isTyping=False)
+    # fanout: a batch of jobs for the room, from the fan-out queue.
+    carol.connect()
+    fan_out(recorder, room_id, retried=(bob.connection.connection_id, GONE_CONNECTION))
     # history: after a seq, before a seq, the latest page.
     bob.send("history", roomId=room_id, afterSeq=0)
     bob.send("history", roomId=room_id, beforeSeq=10, limit=1)
@@ -256,6 +293,7 @@ def main(out: str) -> None:
     service.CONNECT_WINDOW_SECONDS = 0
     with mock_aws():
         create_tables(boto3.client("dynamodb"), TABLE_NAMES)
+        assert boto3.client("sqs").create_queue(QueueName=FANOUT_QUEUE_NAME)["QueueUrl"] == FANOUT_QUEUE_URL
         recorder = Recorder()
         chat_session(recorder)
     with open(out, "w") as handle:
