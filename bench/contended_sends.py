@@ -41,7 +41,7 @@ def main(members: int, messages: int) -> None:
         dynamodb.create_tables(names)
         senders = [f"member{i:02}" for i in range(members)]
         DynamoChatStore(dynamodb.client(), names).create_room(
-            RoomRecord("r_busy", "busy", True, frozenset(senders), iso(time.time()))
+            RoomRecord("r_busy", "busy", True, iso(time.time())), senders
         )
         transactions = 0
         lock = threading.Lock()

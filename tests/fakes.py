@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from chat import protocol as p
@@ -12,12 +13,16 @@ from chat.errors import Forbidden, NotFound, not_a_member
 from chat.flood import FrameBudget
 from chat.ports import (
     Appended,
+    ConnectionsPage,
     Delivery,
+    FanoutJob,
     HistorySlice,
     Identity,
     LiveConnection,
+    MemberView,
     MessageDraft,
     PresenceChange,
+    RoomConnection,
     RoomRecord,
     User,
     UserKey,
@@ -33,13 +38,16 @@ class _Connection:
 
 class InMemoryChatStore:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.connections: dict[str, _Connection] = {}
         self.users: dict[str, User] = {}
-        self.rooms: dict[str, RoomRecord] = {}
+        self.rooms: dict[str, RoomRecord] = {}  # static part: member_count and member_ids kept by _sync
+        self.members: dict[str, set[str]] = {}
+        self.index: dict[str, dict[str, RoomConnection]] = {}  # room id -> connection id -> entry
         self.messages: dict[str, list[p.Message]] = {}
         self.sent: dict[tuple[str, str, str], int] = {}  # (room, sender, clientMsgId) -> seq
         self.frame_budgets: dict[str, int] = {}  # user id -> GCRA's TAT (chat.flood)
+        self.typing_until: dict[str, float] = {}
 
     def register_user(self, user_id: str, name: str) -> None:
         with self._lock:
@@ -79,12 +87,37 @@ class InMemoryChatStore:
             self.users[user.user_id] = user
             return PresenceChange(user, changed=not user.is_online(now))
 
-    def forget_connections(self, stale: Iterable[tuple[str, LiveConnection]]) -> None:
+    def forget_connections(self, room_id: str | None, stale: Iterable[RoomConnection]) -> None:
         with self._lock:
-            for user_id, live in stale:
-                self.connections.pop(live.connection_id, None)
-                user = self.users[user_id]
-                self.users[user_id] = replace(user, connections=user.connections - {live})
+            for entry in stale:
+                self.connections.pop(entry.connection_id, None)
+                user = self.users[entry.user_id]
+                self.users[entry.user_id] = replace(user, connections=user.connections - {entry.connection})
+                if room_id is not None:
+                    self.index.get(room_id, {}).pop(entry.connection_id, None)
+
+    def index_connection(self, user_id: str, connection: LiveConnection) -> list[str]:
+        with self._lock:
+            room_ids = sorted(r for r, members in self.members.items() if user_id in members)
+            for room_id in room_ids:
+                self.index.setdefault(room_id, {})[connection.connection_id] = RoomConnection(user_id, connection)
+            return room_ids
+
+    def unindex_connection(self, user_id: str, connection_id: str) -> list[str]:
+        with self._lock:
+            room_ids = sorted(r for r, members in self.members.items() if user_id in members)
+            for room_id in room_ids:
+                self.index.get(room_id, {}).pop(connection_id, None)
+            return room_ids
+
+    def room_connections(self, room_id: str, *, after: str | None = None, limit: int | None = None) -> ConnectionsPage:
+        with self._lock:
+            entries = sorted(self.index.get(room_id, {}).values(), key=lambda e: e.connection_id)
+        now = time.time()  # as the DynamoDB store: entries past their connection's lifetime are skipped
+        entries = [e for e in entries if (after is None or e.connection_id > after) and e.connection.expires_at > now]
+        if limit is not None and len(entries) > limit:
+            return ConnectionsPage(entries[:limit], entries[limit - 1].connection_id)
+        return ConnectionsPage(entries, None)
 
     def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
         return {uid: self.users[uid] for uid in set(user_ids) if uid in self.users}
@@ -102,28 +135,50 @@ class InMemoryChatStore:
         return found[:limit]
 
     def get_room(self, room_id: str) -> RoomRecord | None:
-        return self.rooms.get(room_id)
+        room = self.rooms.get(room_id)
+        return replace(room, last_seq=0, last_message=None) if room else None
 
-    def create_room(self, room: RoomRecord) -> RoomRecord:
+    def get_rooms(self, room_ids: Iterable[str]) -> list[RoomRecord]:
+        return [room for room_id in set(room_ids) if (room := self.get_room(room_id)) is not None]
+
+    def room_of_member(self, room_id: str, user_id: str) -> MemberView:
         with self._lock:
-            return self.rooms.setdefault(room.id, room)
+            room = self.rooms.get(room_id)
+            if room is None or user_id not in self.members.get(room_id, set()):
+                raise not_a_member(room_id)
+            return MemberView(room, self.users.get(user_id))
+
+    def create_room(self, room: RoomRecord, member_ids: Collection[str]) -> RoomRecord:
+        with self._lock:
+            if room.id in self.rooms:
+                return self.get_room(room.id)  # type: ignore[return-value]
+            self.rooms[room.id] = room
+            self.members[room.id] = set()
+            self._join(room.id, member_ids)
+            return self.get_room(room.id)  # type: ignore[return-value]
 
     def add_members(self, room_id: str, by_user_id: str, user_ids: Iterable[str]) -> RoomRecord:
         with self._lock:
-            room = self._member_room(room_id, by_user_id)
+            room = self.room_of_member(room_id, by_user_id).room
             if not room.is_group:
                 raise Forbidden("members cannot be added to a direct room")
-            room = self.rooms[room_id] = replace(room, member_ids=room.member_ids | set(user_ids))
-            return room
+            self._join(room_id, set(user_ids) - self.members[room_id])
+            return self.get_room(room_id)  # type: ignore[return-value]
 
     def remove_member(self, room_id: str, user_id: str) -> RoomRecord:
         with self._lock:
-            room = self._member_room(room_id, user_id)
-            room = self.rooms[room_id] = replace(room, member_ids=room.member_ids - {user_id})
-            return room
+            self.room_of_member(room_id, user_id)
+            self.members[room_id].discard(user_id)
+            for cid in [cid for cid, e in self.index.get(room_id, {}).items() if e.user_id == user_id]:
+                del self.index[room_id][cid]
+            self._sync(room_id)
+            return self.get_room(room_id)  # type: ignore[return-value]
+
+    def member_ids(self, room_id: str, *, after: str | None, limit: int) -> list[str]:
+        return [m for m in sorted(self.members.get(room_id, ())) if after is None or m > after][:limit]
 
     def rooms_of(self, user_id: str) -> list[RoomRecord]:
-        return [r for r in self.rooms.values() if user_id in r.member_ids]
+        return sorted((self.rooms[r] for r, m in self.members.items() if user_id in m), key=lambda room: room.id)
 
     def append_message(self, draft: MessageDraft, *, last_seq_hint: int | None = None) -> Appended:
         with self._lock:
@@ -131,12 +186,15 @@ class InMemoryChatStore:
             if stored_seq is not None:
                 return Appended(self.messages[draft.room_id][stored_seq - 1], created=False)
             room = self.rooms.get(draft.room_id)
-            if room is None or draft.sender_id not in room.member_ids:
+            if room is None:
                 raise not_a_member(draft.room_id)
             message = draft.stored_as(room.last_seq + 1)
             self.messages.setdefault(room.id, []).append(message)
             self.sent[(room.id, draft.sender_id, draft.client_msg_id)] = message.seq
-            self.rooms[room.id] = replace(room, last_seq=message.seq, last_message=message)
+            preview = message
+            if len(message.content) > p.LAST_MESSAGE_PREVIEW_CHARS:
+                preview = message.model_copy(update={"content": message.content[: p.LAST_MESSAGE_PREVIEW_CHARS] + "…"})
+            self.rooms[room.id] = replace(room, last_seq=message.seq, last_message=preview)
             return Appended(message, created=True)
 
     def history(self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int) -> HistorySlice:
@@ -157,26 +215,47 @@ class InMemoryChatStore:
             self.frame_budgets[user_id] = admission.next_tat_ms
             return None
 
-    def _member_room(self, room_id: str, user_id: str) -> RoomRecord:
-        room = self.rooms.get(room_id)
-        if room is None or user_id not in room.member_ids:
-            raise not_a_member(room_id)
-        return room
+    def claim_room_typing(self, room_id: str, now: float, interval_seconds: float) -> bool:
+        with self._lock:
+            if self.typing_until.get(room_id, 0.0) > now:
+                return False
+            self.typing_until[room_id] = now + interval_seconds
+            return True
+
+    def _join(self, room_id: str, user_ids: Iterable[str]) -> None:
+        """Members join, and their live connections enter the room's index."""
+        for user_id in user_ids:
+            self.members[room_id].add(user_id)
+            user = self.users.get(user_id)
+            for connection in user.connections if user else ():
+                self.index.setdefault(room_id, {})[connection.connection_id] = RoomConnection(user_id, connection)
+        self._sync(room_id)
+
+    def _sync(self, room_id: str) -> None:
+        members = sorted(self.members[room_id])
+        self.rooms[room_id] = replace(
+            self.rooms[room_id], member_count=len(members), member_ids=tuple(members[: p.ROOM_MEMBER_IDS_SHOWN])
+        )
 
 
 @dataclass
 class RecordingNotifier:
-    """Captures every posted frame per connection; connections listed in `gone` answer 410."""
+    """Captures every posted frame per connection; connections listed in `gone` answer 410, those in `failing`
+    cannot be reached (throttled beyond retries, timeouts)."""
 
     gone: set[str] = field(default_factory=set)
+    failing: set[str] = field(default_factory=set)
     frames: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    posts: int = 0
 
     def post(self, connection_ids: Sequence[str], payload: bytes) -> Delivery:
+        self.posts += len(connection_ids)
         gone = [cid for cid in connection_ids if cid in self.gone]
+        failed = [cid for cid in connection_ids if cid in self.failing and cid not in self.gone]
         for cid in connection_ids:
-            if cid not in self.gone:
+            if cid not in self.gone and cid not in self.failing:
                 self.frames.setdefault(cid, []).append(json.loads(payload))
-        return Delivery(delivered=len(connection_ids) - len(gone), gone=gone)
+        return Delivery(delivered=len(connection_ids) - len(gone) - len(failed), gone=gone, failed=failed)
 
     def close(self) -> None:
         pass
@@ -184,3 +263,24 @@ class RecordingNotifier:
     def received(self, connection_id: str, frame_type: str | None = None) -> list[dict[str, object]]:
         frames = self.frames.get(connection_id, [])
         return [f for f in frames if frame_type is None or f["type"] == frame_type]
+
+
+@dataclass
+class RecordingQueue:
+    """The fan-out queue: keeps the jobs; `drain` runs them through the service as the fan-out function would."""
+
+    jobs: list[FanoutJob] = field(default_factory=list)
+    failing: bool = False
+
+    def enqueue(self, jobs: Sequence[FanoutJob]) -> None:
+        if self.failing:
+            raise RuntimeError("queue unavailable")
+        self.jobs.extend(FanoutJob.from_json(job.to_json()) for job in jobs)  # as SQS would carry them
+
+    def drain(self, run: Callable[[FanoutJob], None], *, limit: int = 1000) -> int:
+        """Run queued jobs (and those they queue) until none is left; how many ran."""
+        ran = 0
+        while self.jobs and ran < limit:
+            run(self.jobs.pop(0))
+            ran += 1
+        return ran

@@ -34,6 +34,7 @@ class FaultsAfterCommit:
 
     def __init__(self) -> None:
         self.operations: set[str] = set()
+        self.tables: set[str] | None = None  # only calls on these tables (None: any)
         self.fault: Fault | None = None
         self.armed = False
         self.injected = 0
@@ -42,10 +43,15 @@ class FaultsAfterCommit:
         if http_response.status_code == 200:
             self.armed = True
 
-    def maybe_fail(self, model: Any, **_: Any) -> None:
-        if self.armed and self.fault is not None and model.name in self.operations:
+    def maybe_fail(self, model: Any, params: Any, **_: Any) -> None:
+        if self.armed and self.fault is not None and model.name in self.operations and self._on_tables(params):
             self.injected += 1
             raise self.fault(model.name)
+
+    def _on_tables(self, params: Any) -> bool:
+        if self.tables is None or ("TableName" not in params and "RequestItems" not in params):
+            return True
+        return bool({params.get("TableName"), *params.get("RequestItems", {})} & self.tables)
 
 
 @pytest.fixture
@@ -60,8 +66,9 @@ def gateway(monkeypatch: pytest.MonkeyPatch, faults: FaultsAfterCommit) -> Itera
     with mock_aws():
         events = boto3._get_default_session().events
         events.register("after-call.dynamodb.TransactWriteItems", faults.arm_after_commit)
-        events.register("before-call.dynamodb", faults.maybe_fail)
-        events.register("before-call.apigatewaymanagementapi", faults.maybe_fail)
+        # Before the parameters are built: `params` are the API call's own (table names included).
+        events.register("before-parameter-build.dynamodb", faults.maybe_fail)
+        events.register("before-parameter-build.apigatewaymanagementapi", faults.maybe_fail)
         create_tables(boto3.client("dynamodb"), TABLE_NAMES)
         yield Gateway(api)
     reset_caches()
@@ -118,7 +125,9 @@ def test_room_changes_and_connects_succeed_when_their_pushes_fail(
     gateway: Gateway, faults: FaultsAfterCommit, fault: str
 ) -> None:
     alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    # The reads that find who to push to (rooms' sizes, their live connections), and the posts.
     faults.operations, faults.fault = {"BatchGetItem", "Query", "PostToConnection"}, FAULTS[fault]
+    faults.tables = {TABLE_NAMES["rooms"], TABLE_NAMES["room_connections"]}
 
     faults.armed = False
     room = gateway.send(alice, "createRoom", name="team", memberIds=[bob.user_id])

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from chat import protocol as p
 from chat.dynamo import DynamoChatStore
 from chat.errors import ChatError, Forbidden, Unavailable
-from chat.ports import ChatStore, Identity, LiveConnection, MessageDraft, PresenceChange, RoomRecord
+from chat.ports import ChatStore, Identity, LiveConnection, MessageDraft, PresenceChange, RoomConnection, RoomRecord
 from chat.settings import Settings
 from chat.tables import TABLES
 
@@ -39,8 +39,15 @@ def connect(
 
 
 def group(store: ChatStore, *members: str, room_id: str | None = None) -> RoomRecord:
-    room = RoomRecord(room_id or f"r_{next(_ids)}", "Team", True, frozenset(members), CREATED_AT)
-    return store.create_room(room)
+    return store.create_room(RoomRecord(room_id or f"r_{next(_ids)}", "Team", True, CREATED_AT), members)
+
+
+def direct(store: ChatStore, room_id: str, created_at: str = CREATED_AT) -> RoomRecord:
+    return store.create_room(RoomRecord(room_id, None, False, created_at), {"alice", "bob"})
+
+
+def members(store: ChatStore, room_id: str) -> set[str]:
+    return set(store.member_ids(room_id, after=None, limit=1000))
 
 
 def draft(
@@ -133,7 +140,7 @@ def test_forgotten_connections_are_gone_from_the_user_and_from_the_connections(s
     c2 = connect(store, "alice", "c2").user
     gone = next(c for c in c2.connections if c.connection_id == "c1")
 
-    store.forget_connections([("alice", gone)])
+    store.forget_connections(None, [RoomConnection("alice", gone)])
 
     alice = store.get_users(["alice"])["alice"]
     assert {c.connection_id for c in alice.connections} == {"c2"}
@@ -179,22 +186,23 @@ def test_an_unknown_room_is_none(store: ChatStore) -> None:
 
 
 def test_opening_a_direct_room_twice_returns_the_first_one(store: ChatStore) -> None:
-    first = RoomRecord("d_alice_bob", None, False, frozenset({"alice", "bob"}), CREATED_AT)
-    again = RoomRecord("d_alice_bob", None, False, frozenset({"alice", "bob"}), "2027-02-01T00:00:00.000Z")
+    first = direct(store, "d_alice_bob")
 
-    assert store.create_room(first) == first
-    assert store.create_room(again) == first
+    assert first.member_count == 2 and first.member_ids == ("alice", "bob")
+    assert direct(store, "d_alice_bob", "2027-02-01T00:00:00.000Z") == first
     assert store.get_room("d_alice_bob") == first
     assert [r.id for r in store.rooms_of("bob")] == ["d_alice_bob"]
 
 
 def test_a_room_with_more_members_than_one_transaction_holds_is_listed_for_all(store: ChatStore) -> None:
-    members = {"creator", *(f"m{i:03}" for i in range(p.MAX_MEMBERS_PER_FRAME))}
+    everyone = {"creator", *(f"m{i:03}" for i in range(p.MAX_MEMBERS_PER_FRAME))}
 
-    room = group(store, *members)
+    room = group(store, *everyone)
 
     assert store.get_room(room.id) == room
-    assert all([r.id for r in store.rooms_of(member)] == [room.id] for member in members)
+    assert room.member_count == len(everyone) and room.member_ids == tuple(sorted(everyone)[:100])
+    assert members(store, room.id) == everyone
+    assert all([r.id for r in store.rooms_of(member)] == [room.id] for member in everyone)
 
 
 def test_a_member_adds_users_to_a_group_room(store: ChatStore) -> None:
@@ -202,7 +210,8 @@ def test_a_member_adds_users_to_a_group_room(store: ChatStore) -> None:
 
     updated = store.add_members(room.id, "bob", ["carol", "dave"])
 
-    assert updated.member_ids == {"alice", "bob", "carol", "dave"}
+    assert updated.member_ids == ("alice", "bob", "carol", "dave") and updated.member_count == 4
+    assert members(store, room.id) == {"alice", "bob", "carol", "dave"}
     assert store.get_room(room.id) == updated
     assert [r.id for r in store.rooms_of("carol")] == [room.id]
 
@@ -213,7 +222,8 @@ def test_a_full_frame_of_new_members_is_added(store: ChatStore) -> None:
 
     updated = store.add_members(room.id, "alice", newcomers)
 
-    assert updated.member_ids == {"alice", *newcomers}
+    assert members(store, room.id) == {"alice", *newcomers} and updated.member_count == 101
+    assert updated.member_ids == tuple(sorted({"alice", *newcomers})[:100])
     assert all([r.id for r in store.rooms_of(n)] == [room.id] for n in newcomers)
 
 
@@ -234,12 +244,12 @@ def test_a_non_member_cannot_add_members(store: ChatStore) -> None:
 
 
 def test_members_cannot_be_added_to_a_direct_room(store: ChatStore) -> None:
-    direct = store.create_room(RoomRecord("d_a_b", None, False, frozenset({"alice", "bob"}), CREATED_AT))
+    room = direct(store, "d_a_b")
 
     with pytest.raises(Forbidden):
-        store.add_members(direct.id, "alice", ["carol"])
+        store.add_members(room.id, "alice", ["carol"])
 
-    assert store.get_room(direct.id) == direct
+    assert store.get_room(room.id) == room
     assert store.rooms_of("carol") == []
 
 
@@ -248,7 +258,7 @@ def test_leaving_takes_the_member_out_and_the_room_off_their_list(store: ChatSto
 
     updated = store.remove_member(room.id, "bob")
 
-    assert updated.member_ids == {"alice"}
+    assert updated.member_ids == ("alice",) and updated.member_count == 1
     assert store.rooms_of("bob") == []
     assert [r.id for r in store.rooms_of("alice")] == [room.id]
 
@@ -256,7 +266,8 @@ def test_leaving_takes_the_member_out_and_the_room_off_their_list(store: ChatSto
 def test_the_last_member_leaving_leaves_an_empty_room(store: ChatStore) -> None:
     room = group(store, "alice")
 
-    assert store.remove_member(room.id, "alice").member_ids == frozenset()
+    empty = store.remove_member(room.id, "alice")
+    assert empty.member_ids == () and empty.member_count == 0
     assert store.rooms_of("alice") == []
 
 
@@ -282,9 +293,19 @@ def test_messages_get_gap_free_seqs_from_one_and_become_the_rooms_last_message(s
 
     assert seqs(sent) == [1, 2, 3]
     assert sent[2].reply_to_id == "m_first" and sent[0].reply_to_id is None
-    stored = store.get_room(room.id)
-    assert stored is not None and stored.last_seq == 3 and stored.last_message == sent[2]
+    stored = store.room_of_member(room.id, "bob").room
+    assert stored.last_seq == 3 and stored.last_message == sent[2]
+    assert [r.last_message for r in store.rooms_of("bob")] == [sent[2]]
     assert store.history(room.id, before_seq=None, after_seq=None, limit=10).messages == sent
+
+
+def test_the_room_keeps_a_preview_of_a_long_last_message_and_history_keeps_it_whole(store: ChatStore) -> None:
+    room = group(store, "alice")
+    long = store.append_message(draft(room.id, content="x" * 3000)).message
+
+    preview = store.room_of_member(room.id, "alice").room.last_message
+    assert preview is not None and preview.content == "x" * p.LAST_MESSAGE_PREVIEW_CHARS + "…"
+    assert store.history(room.id, before_seq=None, after_seq=None, limit=1).messages == [long]
 
 
 def test_a_retried_send_returns_the_original_message_and_stores_one_copy(store: ChatStore) -> None:
@@ -331,17 +352,13 @@ def test_sending_to_an_unknown_room_is_forbidden(store: ChatStore, hint: int | N
         store.append_message(draft("r_missing"), last_seq_hint=hint)
 
 
-@pytest.mark.parametrize("hint", [None, 0])
-def test_a_send_that_commits_after_the_sender_left_is_forbidden_and_stores_nothing(
-    store: ChatStore, hint: int | None
-) -> None:
+def test_a_member_who_left_no_longer_gets_the_member_view_of_the_room(store: ChatStore) -> None:
     room = group(store, "alice", "bob")
-    store.remove_member(room.id, "alice")  # between the service's membership check and the commit
+    store.remove_member(room.id, "alice")
 
     with pytest.raises(Forbidden):
-        store.append_message(draft(room.id, sender="alice"), last_seq_hint=hint)
-
-    assert store.history(room.id, before_seq=None, after_seq=None, limit=10).messages == []
+        store.room_of_member(room.id, "alice")
+    assert store.room_of_member(room.id, "bob").room.member_count == 1
 
 
 def test_history_pages_backwards_from_the_latest(store: ChatStore) -> None:
@@ -611,8 +628,8 @@ def test_forgetting_the_last_live_connection_records_when_the_user_was_last_seen
     connect(store, "bob", "b2")
     bob_gone = next(c for c in store.get_users(["bob"])["bob"].connections if c.connection_id == "b1")
 
-    store.forget_connections([("alice", gone), ("bob", bob_gone)])
-    store.forget_connections([("alice", gone)])  # found gone again by another fan-out: nothing changes
+    store.forget_connections(None, [RoomConnection("alice", gone), RoomConnection("bob", bob_gone)])
+    store.forget_connections(None, [RoomConnection("alice", gone)])  # found gone again: nothing changes
 
     users = store.get_users(["alice", "bob"])
     assert users["alice"].last_seen == "2027-01-15T08:01:00.000Z" and not users["alice"].is_online(T0 + 60)
@@ -689,3 +706,104 @@ def test_flood_control_costs_one_write_at_rest_two_mid_burst_and_one_to_refuse(
     assert writes(T0) == (None, 2)  # mid-burst: the rested condition fails, the ADD succeeds
     assert writes(T0) == (5000, 1)  # full: refused from what the failed condition returned
     assert writes(T0 + 60) == (None, 1)  # rested again
+
+
+# ------------------------------------------------------------------------------------ live-connection index
+
+
+def live(store: ChatStore, room_id: str) -> dict[str, str]:
+    """Connection id -> user id of the room's index."""
+    return {entry.connection_id: entry.user_id for entry in store.room_connections(room_id).connections}
+
+
+def test_a_connection_enters_the_index_of_each_of_its_users_rooms_and_leaves_it_on_close(store: ChatStore) -> None:
+    first, second, other = group(store, "alice", "bob"), group(store, "alice"), group(store, "bob")
+    connection = connect(store, "alice", "a1").user.live_connections(T0)[0]
+
+    indexed = store.index_connection("alice", connection)
+
+    assert sorted(indexed) == sorted([first.id, second.id])
+    assert live(store, first.id) == {"a1": "alice"} and live(store, second.id) == {"a1": "alice"}
+    assert live(store, other.id) == {}
+    assert sorted(store.unindex_connection("alice", "a1")) == sorted([first.id, second.id])
+    assert live(store, first.id) == {} and live(store, second.id) == {}
+
+
+def test_joining_enters_the_newcomers_open_connections_and_leaving_takes_them_out(store: ChatStore) -> None:
+    connect(store, "carol", "c1")
+    connect(store, "carol", "c2")
+    room = group(store, "alice")
+
+    store.add_members(room.id, "alice", ["carol"])
+    assert live(store, room.id) == {"c1": "carol", "c2": "carol"}
+
+    store.remove_member(room.id, "carol")
+    assert live(store, room.id) == {}
+
+
+def test_a_room_created_with_online_members_indexes_their_connections(store: ChatStore) -> None:
+    connect(store, "bob", "b1")
+
+    room = group(store, "alice", "bob")
+
+    assert live(store, room.id) == {"b1": "bob"}
+
+
+def test_the_index_pages_by_connection_id_and_skips_connections_past_their_lifetime(store: ChatStore) -> None:
+    room = group(store, *(f"u{i}" for i in range(5)))
+    for i in range(5):
+        at = 1_000_000_000.0 if i == 2 else T0  # u2's connection ended in 2001
+        change = connect(store, f"u{i}", f"c{i}", at=at)
+        store.index_connection(f"u{i}", next(iter(change.user.connections)))
+
+    pages, after = [], None
+    while True:
+        page = store.room_connections(room.id, after=after, limit=2)
+        pages.append([entry.connection_id for entry in page.connections])
+        if page.next_after is None:
+            break
+        after = page.next_after
+
+    assert [cid for page_ids in pages for cid in page_ids] == ["c0", "c1", "c3", "c4"]
+    assert all(len(page_ids) <= 2 for page_ids in pages)
+
+
+def test_forgetting_a_gone_connection_takes_it_out_of_the_rooms_index(store: ChatStore) -> None:
+    room = group(store, "alice", "bob")
+    connection = connect(store, "bob", "b1").user.live_connections(T0)[0]
+    store.index_connection("bob", connection)
+
+    store.forget_connections(room.id, [RoomConnection("bob", connection)])
+
+    assert live(store, room.id) == {}
+
+
+def test_member_ids_page_in_order_and_a_leaver_is_replaced_among_the_hundred_shown(store: ChatStore) -> None:
+    everyone = [f"m{i:03}" for i in range(120)]
+    room = group(store, *everyone)
+
+    assert store.member_ids(room.id, after=None, limit=3) == ["m000", "m001", "m002"]
+    assert store.member_ids(room.id, after="m117", limit=5) == ["m118", "m119"]
+    after_leave = store.remove_member(room.id, "m005")
+    assert after_leave.member_count == 119 and "m005" not in after_leave.member_ids
+    assert after_leave.member_ids == tuple(m for m in everyone if m != "m005")[:100]
+
+
+def test_the_member_view_holds_the_counter_and_the_profile_in_one_read(store: ChatStore) -> None:
+    connect(store, "alice", "a1")
+    room = group(store, "alice")
+    sent = send(store, room.id, 2)
+
+    view = store.room_of_member(room.id, "alice")
+
+    assert view.room.last_seq == 2 and view.room.last_message == sent[-1]
+    assert view.profile is not None and view.profile.name == "Alice"
+    with pytest.raises(Forbidden):
+        store.room_of_member("r_missing", "alice")
+
+
+def test_a_big_room_takes_one_typing_frame_per_interval(store: ChatStore) -> None:
+    assert store.claim_room_typing("r_big", T0, 3.0)
+    assert not store.claim_room_typing("r_big", T0 + 1, 3.0)
+    assert store.claim_room_typing("r_other", T0 + 1, 3.0)
+    assert store.claim_room_typing("r_big", T0 + 3, 3.0)

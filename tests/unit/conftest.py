@@ -10,7 +10,7 @@ from chat import protocol as p
 from chat.moderation import Moderator
 from chat.ports import Identity
 from chat.service import Caller, ChatService, Limits
-from tests.fakes import InMemoryChatStore, RecordingNotifier
+from tests.fakes import InMemoryChatStore, RecordingNotifier, RecordingQueue
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +35,7 @@ class Chat:
 
     store: InMemoryChatStore = field(default_factory=InMemoryChatStore)
     notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
+    queue: RecordingQueue = field(default_factory=RecordingQueue)
     clock: Clock = field(default_factory=Clock)
     moderation: str = "mask"
     limits: Limits = field(default_factory=lambda: Limits(rate_limit_frames=1000))
@@ -45,6 +46,7 @@ class Chat:
             self.store,
             self.notifier,
             Moderator(self.moderation),  # type: ignore[arg-type]
+            queue=self.queue,
             limits=self.limits,
             clock=self.clock,
         )

@@ -75,7 +75,7 @@ def test_only_members_may_send_type_read_history_see_presence_add_or_leave(chat:
         with pytest.raises(Forbidden):
             chat.service.handle(eve, frame)
     assert chat.store.messages.get(room.id) is None
-    assert chat.store.rooms[room.id].member_ids == {"alice"}
+    assert chat.store.members[room.id] == {"alice"}
     assert chat.notifier.received(alice.connection_id) == []
 
 

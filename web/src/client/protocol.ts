@@ -95,7 +95,8 @@ export interface SendMessage {
   replyToId?: string | null;
 }
 /**
- * Tell the other members online that the sender is (or stopped) typing; never stored.
+ * Tell the other members online that the sender is (or stopped) typing; never stored. In a room of more than
+ * 100 members, one typing frame per 3 seconds is passed on, whoever sends it: the others are dropped.
  */
 export interface Typing {
   requestId?: string | null;
@@ -237,7 +238,8 @@ export interface Pong {
   type: "pong";
 }
 /**
- * Pushed to the members of a user's rooms when the user goes on- or offline.
+ * Pushed to the members of a user's rooms of at most 100 members when the user goes on- or offline; in bigger
+ * rooms, ask with `presence`.
  */
 export interface PresencePush {
   requestId?: string | null;
@@ -319,7 +321,8 @@ export interface RoomsFrame {
   nextCursor?: string | null;
 }
 /**
- * Pushed to the other members of the room when a member starts or stops typing.
+ * Pushed to the other members of the room when a member starts or stops typing (in a room of more than 100
+ * members, at most one every 3 seconds: a client shows it for a few seconds unless it is renewed).
  */
 export interface TypingPush {
   requestId?: string | null;

@@ -7,7 +7,7 @@ Management API). Unit tests use in-memory fakes of the same ports.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -69,13 +69,42 @@ class UserKey:
 
 @dataclass(frozen=True)
 class RoomRecord:
+    """A room as the store keeps it: never its whole member list, which may hold 10,000 ids."""
+
     id: str
     name: str | None
     is_group: bool
-    member_ids: frozenset[str]
     created_at: str
+    member_count: int = 0
+    member_ids: tuple[str, ...] = ()  # the first ROOM_MEMBER_IDS_SHOWN by id: every member of a small room
     last_seq: int = 0
-    last_message: Message | None = None
+    last_message: Message | None = None  # its content cut to LAST_MESSAGE_PREVIEW_CHARS
+
+
+@dataclass(frozen=True)
+class RoomConnection:
+    """An entry of a room's live-connection index: a member's open connection."""
+
+    user_id: str
+    connection: LiveConnection
+
+    @property
+    def connection_id(self) -> str:
+        return self.connection.connection_id
+
+
+@dataclass(frozen=True)
+class ConnectionsPage:
+    connections: list[RoomConnection]
+    next_after: str | None  # the connection id to read on after; None on the last page
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """What a member's action needs, from one read: the room (with its sequence counter) and the member's profile."""
+
+    room: RoomRecord
+    profile: User | None
 
 
 @dataclass(frozen=True)
@@ -174,8 +203,20 @@ class ChatStore(Protocol):
 
     def remove_connection(self, connection_id: str, now: float, last_seen: str) -> PresenceChange | None: ...
 
-    def forget_connections(self, stale: Iterable[tuple[str, LiveConnection]]) -> None:
-        """Drop connections found gone during a fan-out: (user id, connection) pairs."""
+    def forget_connections(self, room_id: str | None, stale: Iterable[RoomConnection]) -> None:
+        """Drop connections found gone during a fan-out to `room_id` (its index entries too)."""
+        ...
+
+    def index_connection(self, user_id: str, connection: LiveConnection) -> list[str]:
+        """Enter a new connection into the live-connection index of each of the user's rooms: their ids."""
+        ...
+
+    def unindex_connection(self, user_id: str, connection_id: str) -> list[str]:
+        """Take a closed connection out of each of the user's rooms' index: their ids."""
+        ...
+
+    def room_connections(self, room_id: str, *, after: str | None = None, limit: int | None = None) -> ConnectionsPage:
+        """The room's live-connection index by connection id, after `after`; at most `limit` (None: all)."""
         ...
 
     def get_users(self, user_ids: Iterable[str]) -> dict[str, User]: ...
@@ -186,24 +227,42 @@ class ChatStore(Protocol):
         ...
 
     # rooms
-    def get_room(self, room_id: str) -> RoomRecord | None: ...
+    def get_room(self, room_id: str) -> RoomRecord | None:
+        """The room without its counter (`last_seq` 0), from a consistent read."""
+        ...
 
-    def create_room(self, room: RoomRecord) -> RoomRecord:
-        """Store a new room with its members; for an existing id (a direct room) return the stored one."""
+    def get_rooms(self, room_ids: Iterable[str]) -> list[RoomRecord]:
+        """The rooms that exist, without their counters (eventually consistent: for sizes and names)."""
+        ...
+
+    def room_of_member(self, room_id: str, user_id: str) -> MemberView:
+        """The room with its counter and the member's profile, in one read; `Forbidden` (`errors.not_a_member`)
+        when there is no such room or `user_id` is not a member."""
+        ...
+
+    def create_room(self, room: RoomRecord, member_ids: Collection[str]) -> RoomRecord:
+        """Store a new room with its members (and their live connections in its index); for an existing id (a
+        direct room) return the stored one."""
         ...
 
     def add_members(self, room_id: str, by_user_id: str, user_ids: Iterable[str]) -> RoomRecord: ...
 
     def remove_member(self, room_id: str, user_id: str) -> RoomRecord: ...
 
-    def rooms_of(self, user_id: str) -> list[RoomRecord]: ...
+    def member_ids(self, room_id: str, *, after: str | None, limit: int) -> list[str]:
+        """The room's member ids in order, after `after`."""
+        ...
+
+    def rooms_of(self, user_id: str) -> list[RoomRecord]:
+        """The user's rooms with their counters."""
+        ...
 
     # messages
     def append_message(self, draft: MessageDraft, *, last_seq_hint: int | None = None) -> Appended:
         """Store once per (roomId, sender, clientMsgId) with the room's next gap-free seq, in one atomic commit.
 
-        `last_seq_hint` is the room's lastSeq as the caller last read it: the first attempt's guess.
-        Raises `Forbidden` (`errors.not_a_member`) without the room or when the sender is not a member at commit.
+        `last_seq_hint` is the room's lastSeq as the caller last read it: the first attempt's guess. Membership
+        is the caller's to check (`room_of_member`). Raises `Forbidden` (`errors.not_a_member`) without the room.
         """
         ...
 
@@ -214,20 +273,25 @@ class ChatStore(Protocol):
         """Count one frame of the user's; None when within the limit, else milliseconds until it resets."""
         ...
 
+    def claim_room_typing(self, room_id: str, now: float, interval_seconds: float) -> bool:
+        """True for the first typing frame of a room in each `interval_seconds` (one conditional write)."""
+        ...
+
 
 @dataclass(frozen=True)
 class FanoutJob:
     """A push to a big room's online members, handed to the fan-out queue after the sender's `ack`.
 
     A job reads one page of the room's live-connection index after `after_connection_id` (and enqueues the next
-    page's job before posting), or, when `connection_ids` is set, retries exactly those connections.
+    page's job before posting), or, when `retry` is set, posts to exactly those connections again.
     """
 
     room_id: str
     payload: str  # the encoded frame, JSON text
     skip_connection_id: str | None = None  # the sender's connection, which got the `ack` instead
+    skip_user_id: str | None = None  # the typing member, whose own connections need no typing push
     after_connection_id: str | None = None
-    connection_ids: tuple[str, ...] = ()
+    retry: tuple[RoomConnection, ...] = ()
     attempt: int = 0
 
     def to_json(self) -> str:
@@ -236,8 +300,9 @@ class FanoutJob:
                 "roomId": self.room_id,
                 "payload": self.payload,
                 "skip": self.skip_connection_id,
+                "skipUser": self.skip_user_id,
                 "after": self.after_connection_id,
-                "connectionIds": list(self.connection_ids),
+                "retry": [[c.user_id, c.connection_id, c.connection.expires_at] for c in self.retry],
                 "attempt": self.attempt,
             },
             separators=(",", ":"),
@@ -251,8 +316,12 @@ class FanoutJob:
             room_id=str(data["roomId"]),
             payload=str(data["payload"]),
             skip_connection_id=data.get("skip"),
+            skip_user_id=data.get("skipUser"),
             after_connection_id=data.get("after"),
-            connection_ids=tuple(data.get("connectionIds") or ()),
+            retry=tuple(
+                RoomConnection(str(user_id), LiveConnection(str(connection_id), int(expires_at)))
+                for user_id, connection_id, expires_at in data.get("retry") or ()
+            ),
             attempt=int(data.get("attempt", 0)),
         )
 

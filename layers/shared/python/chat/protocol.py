@@ -81,7 +81,8 @@ class SendMessage(ClientFrame):
 
 
 class Typing(ClientFrame):
-    """Tell the other members online that the sender is (or stopped) typing; never stored."""
+    """Tell the other members online that the sender is (or stopped) typing; never stored. In a room of more than
+    100 members, one typing frame per 3 seconds is passed on, whoever sends it: the others are dropped."""
 
     action: Literal["typing"]
     room_id: Id
@@ -313,7 +314,8 @@ class MessagePush(ServerFrame):
 
 
 class TypingPush(ServerFrame):
-    """Pushed to the other members of the room when a member starts or stops typing."""
+    """Pushed to the other members of the room when a member starts or stops typing (in a room of more than 100
+    members, at most one every 3 seconds: a client shows it for a few seconds unless it is renewed)."""
 
     type: Literal["typing"] = "typing"
     room_id: str
@@ -366,7 +368,8 @@ class RoomPresence(ServerFrame):
 
 
 class PresencePush(ServerFrame):
-    """Pushed to the members of a user's rooms when the user goes on- or offline."""
+    """Pushed to the members of a user's rooms of at most 100 members when the user goes on- or offline; in bigger
+    rooms, ask with `presence`."""
 
     type: Literal["presence"] = "presence"
     user_id: str

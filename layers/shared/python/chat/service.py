@@ -15,32 +15,51 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 from chat import protocol as p
-from chat.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized, not_a_member
+from chat.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 from chat.moderation import Moderator
 from chat.ports import (
     ChatStore,
+    FanoutJob,
+    FanoutQueue,
     Identity,
     LiveConnection,
     MessageDraft,
     Notifier,
+    RoomConnection,
     RoomRecord,
     User,
     UserKey,
     within_bytes,
 )
 
+# A push target: the room whose index it came from (None: not from an index), and the connection.
+Target = tuple[str | None, RoomConnection]
+
 # API Gateway waits at most 29 s for `$connect`, and a connection is registered during it: a push to a connection
 # younger than this may answer 410 only because it is still opening, so that 410 must not unregister it.
 CONNECT_WINDOW_SECONDS = 30
 # Users refused by flood control, remembered per container so that a flood's frames cost no storage request.
 REFUSALS_REMEMBERED = 10_000
+# Rooms up to this many members push inline, before the reply; bigger ones hand the push to the fan-out queue and
+# reply at once (a room of 10,000 would not fit API Gateway's 29 s, and the sender's ack would wait for it).
+INLINE_PUSH_MAX_MEMBERS = 100
+# Presence (online/offline, profile changes) is pushed to rooms up to this size; members of bigger rooms ask for
+# it (`presence`): a reconnect storm in a room of n online members would otherwise cost n² posts.
+PRESENCE_PUSH_MAX_MEMBERS = 100
+# A big room gets at most one typing push per interval, whoever types: one member cannot make thousands of posts.
+BIG_ROOM_TYPING_INTERVAL_SECONDS = 3.0
+# A fan-out job posts to one page of a room's live connections; the next page is the next job.
+FANOUT_PAGE_SIZE = 1000
+# Connections a job could not reach (not gone, failing: throttling beyond retries, timeouts) are tried again by a
+# later job, this many attempts in all.
+MAX_FANOUT_ATTEMPTS = 4
 
 _log = logging.getLogger(__name__)
 
@@ -93,6 +112,7 @@ class ChatService:
         notifier: Notifier,
         moderator: Moderator,
         *,
+        queue: FanoutQueue | None = None,
         limits: Limits = Limits(),
         metrics: MetricsSink | None = None,
         clock: Callable[[], float] = time.time,
@@ -101,6 +121,7 @@ class ChatService:
         self._store = store
         self._notifier = notifier
         self._moderator = moderator
+        self._queue = queue
         self._limits = limits
         self._metrics = metrics or NoMetrics()
         self._clock = clock
@@ -125,14 +146,18 @@ class ChatService:
         # The token's name only seeds the profile of a user who never signed up here (an external issuer).
         seed = replace(identity, name=_display_name(identity.name) or default_name(identity.user_id))
         change = self._store.add_connection(connection, seed, iso(now), now)
+        room_ids = self._store.index_connection(identity.user_id, connection)
         if change.changed:
-            self._push_presence(change.user, online=True)
+            self._push_presence(change.user, room_ids, online=True)
 
     def disconnect(self, connection_id: str) -> None:
         now = self._clock()
         change = self._store.remove_connection(connection_id, now, iso(now))
-        if change is not None and change.changed:
-            self._push_presence(change.user, online=False)
+        if change is None:
+            return
+        room_ids = self._store.unindex_connection(change.user.user_id, connection_id)
+        if change.changed:
+            self._push_presence(change.user, room_ids, online=False)
 
     def admit(self, identity: Identity, action: str | None) -> None:
         """Gatekeeping for every frame, valid or not: an expired token, then the sender's frame budget."""
@@ -195,44 +220,47 @@ class ChatService:
                 return p.Pong()
 
     def send_message(self, caller: Caller, frame: p.SendMessage) -> p.Ack:
-        room = self._room_of_member(frame.room_id, caller.user_id)
+        member = self._store.room_of_member(frame.room_id, caller.user_id)
         content = self._moderator.review(frame.content)
-        # One read before the commit gives both the sender's current name and who to push to.
-        members = self._store.get_users(room.member_ids)
         draft = MessageDraft(
             id=self._new_id(),
-            room_id=room.id,
+            room_id=member.room.id,
             sender_id=caller.user_id,
-            sender_name=self._name_of(caller, members.get(caller.user_id)),
+            sender_name=self._name_of(caller, member.profile),
             content=content,
             created_at=iso(self._clock()),
             client_msg_id=frame.client_msg_id,
             reply_to_id=frame.reply_to_id,
         )
-        appended = self._store.append_message(draft, last_seq_hint=room.last_seq)
+        appended = self._store.append_message(draft, last_seq_hint=member.room.last_seq)
         if appended.created:
             self._metrics.count("MessagesStored")
             # The sender's own connection gets the ack; its other connections (other tabs, phone) get the push.
-            with self._best_effort("message push"):
-                self._deliver(members.values(), p.MessagePush(message=appended.message), skip=caller.connection_id)
+            self._push_to_room(
+                member.room, p.MessagePush(message=appended.message), skip_connection=caller.connection_id
+            )
         else:
             self._metrics.count("DuplicateSends")
         return p.Ack(client_msg_id=frame.client_msg_id, message=appended.message)
 
     def typing(self, caller: Caller, frame: p.Typing) -> None:
-        room = self._room_of_member(frame.room_id, caller.user_id)
-        members = self._store.get_users(room.member_ids)
+        member = self._store.room_of_member(frame.room_id, caller.user_id)
+        room = member.room
+        if room.member_count > INLINE_PUSH_MAX_MEMBERS and not self._store.claim_room_typing(
+            room.id, self._clock(), BIG_ROOM_TYPING_INTERVAL_SECONDS
+        ):
+            self._metrics.count("TypingCoalesced")
+            return
         push = p.TypingPush(
             room_id=room.id,
             user_id=caller.user_id,
-            user_name=self._name_of(caller, members.get(caller.user_id)),
+            user_name=self._name_of(caller, member.profile),
             is_typing=frame.is_typing,
         )
-        with self._best_effort("typing push"):
-            self._deliver((u for u in members.values() if u.user_id != caller.user_id), push)
+        self._push_to_room(room, push, skip_user=caller.user_id)
 
     def history(self, caller: Caller, frame: p.History) -> p.HistoryPage:
-        room = self._room_of_member(frame.room_id, caller.user_id)
+        room = self._store.room_of_member(frame.room_id, caller.user_id).room
         page = self._store.history(room.id, before_seq=frame.before_seq, after_seq=frame.after_seq, limit=frame.limit)
         return p.HistoryPage(room_id=room.id, messages=page.messages, has_more=page.has_more)
 
@@ -240,15 +268,10 @@ class ChatService:
         members = {caller.user_id, *frame.member_ids}
         self._require_users(members - {caller.user_id})
         room = self._store.create_room(
-            RoomRecord(
-                id="r_" + self._new_id(),
-                name=frame.name,
-                is_group=True,
-                member_ids=frozenset(members),
-                created_at=iso(self._clock()),
-            )
+            RoomRecord(id="r_" + self._new_id(), name=frame.name, is_group=True, created_at=iso(self._clock())),
+            members,
         )
-        return self._reply_and_push_room(caller, room, room.member_ids)
+        return self._reply_and_push_room(caller, room)
 
     def open_direct(self, caller: Caller, frame: p.OpenDirect) -> p.RoomFrame:
         if frame.user_id == caller.user_id:
@@ -259,34 +282,34 @@ class ChatService:
             return p.RoomFrame(room=_room(existing))
         self._require_users({frame.user_id})
         room = self._store.create_room(
-            RoomRecord(
-                id=room_id,
-                name=None,
-                is_group=False,
-                member_ids=frozenset({caller.user_id, frame.user_id}),
-                created_at=iso(self._clock()),
-            )
+            RoomRecord(id=room_id, name=None, is_group=False, created_at=iso(self._clock())),
+            {caller.user_id, frame.user_id},
         )
-        return self._reply_and_push_room(caller, room, room.member_ids)
+        return self._reply_and_push_room(caller, room)
 
     def add_members(self, caller: Caller, frame: p.AddMembers) -> p.RoomFrame:
-        room = self._room_of_member(frame.room_id, caller.user_id)
-        if not room.is_group:
+        before = self._store.room_of_member(frame.room_id, caller.user_id).room
+        if not before.is_group:
             raise Forbidden("members cannot be added to a direct room")
-        newcomers = set(frame.member_ids) - room.member_ids
-        if not newcomers:
+        self._require_users(set(frame.member_ids) - {caller.user_id})
+        room = self._store.add_members(before.id, caller.user_id, frame.member_ids)
+        if room.member_count == before.member_count:  # all of them were members already
             return p.RoomFrame(room=_room(room))
-        self._require_users(newcomers)
-        room = self._store.add_members(room.id, caller.user_id, newcomers)
-        return self._reply_and_push_room(caller, room, room.member_ids)
+        return self._reply_and_push_room(caller, room)
 
     def leave_room(self, caller: Caller, frame: p.LeaveRoom) -> p.RoomFrame:
-        room = self._room_of_member(frame.room_id, caller.user_id)
+        room = self._store.room_of_member(frame.room_id, caller.user_id).room
         if not room.is_group:
             raise Forbidden("a direct room cannot be left")
         room = self._store.remove_member(room.id, caller.user_id)
-        # The leaver's other connections learn it too: the room they get no longer lists them.
-        return self._reply_and_push_room(caller, room, room.member_ids | {caller.user_id})
+        reply = self._reply_and_push_room(caller, room)
+        # The leaver's other connections learn it too (no longer in the room's index): the room no longer lists them.
+        with self._best_effort("room push"):
+            leaver = self._store.get_users([caller.user_id]).get(caller.user_id)
+            if leaver is not None:
+                others = [(None, RoomConnection(leaver.user_id, c)) for c in leaver.live_connections(self._clock())]
+                self._deliver([t for t in others if t[1].connection_id != caller.connection_id], p.encode(reply))
+        return reply
 
     def list_rooms(self, caller: Caller, frame: p.ListRooms) -> p.RoomsFrame:
         """Most recently active first; the cursor is the (activity, id) of the last room of the previous page."""
@@ -311,11 +334,9 @@ class ChatService:
 
     def presence(self, caller: Caller, frame: p.Presence) -> p.RoomPresence:
         """Members by id; the cursor is the id of the last member of the previous page."""
-        room = self._room_of_member(frame.room_id, caller.user_id)
-        member_ids = sorted(room.member_ids)
-        if frame.cursor is not None:
-            (after,) = _decode_cursor(frame.cursor, parts=1)
-            member_ids = [member_id for member_id in member_ids if member_id > after]
+        room = self._store.room_of_member(frame.room_id, caller.user_id).room
+        after = _decode_cursor(frame.cursor, parts=1)[0] if frame.cursor is not None else None
+        member_ids = self._store.member_ids(room.id, after=after, limit=frame.limit + 1)
         window = member_ids[: frame.limit]
         now = self._clock()
         users = self._store.get_users(window)
@@ -347,12 +368,6 @@ class ChatService:
 
     # ------------------------------------------------------------------------------------------ helpers
 
-    def _room_of_member(self, room_id: str, user_id: str) -> RoomRecord:
-        room = self._store.get_room(room_id)
-        if room is None or user_id not in room.member_ids:
-            raise not_a_member(room_id)
-        return room
-
     def _require_users(self, user_ids: set[str]) -> None:
         missing = user_ids - self._store.get_users(user_ids).keys()
         if missing:
@@ -361,24 +376,96 @@ class ChatService:
     def _name_of(self, caller: Caller, profile: User | None) -> str:
         return (profile.name if profile else "") or caller.identity.name or default_name(caller.user_id)
 
-    def _reply_and_push_room(self, caller: Caller, room: RoomRecord, audience: Iterable[str]) -> p.RoomFrame:
+    def _reply_and_push_room(self, caller: Caller, room: RoomRecord) -> p.RoomFrame:
         frame = p.RoomFrame(room=_room(room))
-        with self._best_effort("room push"):
-            self._deliver(self._store.get_users(audience).values(), frame, skip=caller.connection_id)
+        self._push_to_room(room, frame, skip_connection=caller.connection_id)
         return frame
 
-    def _push_presence(self, user: User, *, online: bool) -> None:
-        self._push_to_contacts(user, p.PresencePush(user_id=user.user_id, online=online, last_seen=user.last_seen))
+    def _push_presence(self, user: User, room_ids: Sequence[str], *, online: bool) -> None:
+        push = p.PresencePush(user_id=user.user_id, online=online, last_seen=user.last_seen)
+        self._push_to_contacts(user, push, room_ids=room_ids)
 
     def _push_to_contacts(
-        self, user: User, frame: p.ServerFrame, *, skip: str | None = None, including_self: bool = False
+        self,
+        user: User,
+        frame: p.ServerFrame,
+        *,
+        room_ids: Sequence[str] | None = None,
+        skip: str | None = None,
+        including_self: bool = False,
     ) -> None:
-        """Everyone who shares a room with `user` (and `user`'s own connections, if asked)."""
-        with self._best_effort(f"{frame.model_fields['type'].default} push"):
-            contacts = {m for room in self._store.rooms_of(user.user_id) for m in room.member_ids}
-            if not including_self:
-                contacts.discard(user.user_id)
-            self._deliver(self._store.get_users(contacts).values() if contacts else (), frame, skip=skip)
+        """The online members of the user's rooms up to PRESENCE_PUSH_MAX_MEMBERS (and the user's own connections,
+        if asked): one read of the rooms, one of each small room's live connections."""
+        with self._best_effort(f"{type(frame).model_fields['type'].default} push"):
+            rooms = self._store.get_rooms(room_ids) if room_ids is not None else self._store.rooms_of(user.user_id)
+            targets: dict[str, Target] = {}
+            for room in rooms:
+                if room.member_count <= PRESENCE_PUSH_MAX_MEMBERS:
+                    for entry in self._store.room_connections(room.id).connections:
+                        targets.setdefault(entry.connection_id, (room.id, entry))
+            if including_self:
+                for connection in user.live_connections(self._clock()):
+                    targets.setdefault(connection.connection_id, (None, RoomConnection(user.user_id, connection)))
+            self._deliver(
+                [
+                    target
+                    for cid, target in targets.items()
+                    if cid != skip and (including_self or target[1].user_id != user.user_id)
+                ],
+                p.encode(frame),
+            )
+
+    def _push_to_room(
+        self,
+        room: RoomRecord,
+        frame: p.ServerFrame,
+        *,
+        skip_connection: str | None = None,
+        skip_user: str | None = None,
+    ) -> None:
+        """Every live connection of the room: inline for a small room, through the fan-out queue for a big one."""
+        job = FanoutJob(room.id, p.encode(frame).decode(), skip_connection_id=skip_connection, skip_user_id=skip_user)
+        with self._best_effort(f"{type(frame).model_fields['type'].default} push"):
+            if room.member_count > INLINE_PUSH_MAX_MEMBERS and self._queue is not None:
+                self._queue.enqueue([job])
+                self._metrics.count("FanoutsQueued")
+                return
+            entries = self._store.room_connections(room.id).connections
+            self._deliver(self._targets(job, entries), job.payload.encode())
+
+    def fan_out(self, job: FanoutJob) -> None:
+        """One job of a big room's fan-out (the fan-out function's work). The next page's job is queued before
+        this page is posted, so pages go out in parallel; connections that failed are queued again, with a
+        delay. Raises when it cannot queue: the job is then retried whole (a page may be pushed twice; clients
+        drop a message they have by its seq)."""
+        if job.retry:
+            entries = list(job.retry)
+        else:
+            page = self._store.room_connections(job.room_id, after=job.after_connection_id, limit=FANOUT_PAGE_SIZE)
+            if page.next_after is not None:
+                self._enqueue(replace(job, after_connection_id=page.next_after))
+            entries = page.connections
+        failed = self._deliver(self._targets(job, entries), job.payload.encode())
+        if not failed:
+            return
+        if job.attempt + 1 < MAX_FANOUT_ATTEMPTS:
+            self._enqueue(replace(job, after_connection_id=None, retry=tuple(failed), attempt=job.attempt + 1))
+        else:
+            self._metrics.count("PushesAbandoned", len(failed))
+            _log.warning("%d push(es) abandoned after %d attempts", len(failed), MAX_FANOUT_ATTEMPTS)
+
+    def _enqueue(self, job: FanoutJob) -> None:
+        if self._queue is None:
+            raise RuntimeError("fan_out needs the fan-out queue")
+        self._queue.enqueue([job])
+
+    @staticmethod
+    def _targets(job: FanoutJob, entries: Iterable[RoomConnection]) -> list[Target]:
+        return [
+            (job.room_id, entry)
+            for entry in entries
+            if entry.connection_id != job.skip_connection_id and entry.user_id != job.skip_user_id
+        ]
 
     @contextmanager
     def _best_effort(self, what: str) -> Iterator[None]:
@@ -391,32 +478,35 @@ class ChatService:
             self._metrics.count("PushFailures")
             _log.warning("%s failed; the action stands: %s", what, type(exc).__name__)
 
-    def _deliver(self, users: Iterable[User], frame: p.ServerFrame, *, skip: str | None = None) -> None:
-        """Post `frame` to every live connection of `users` (but `skip`), then forget the gone ones."""
+    def _deliver(self, targets: Sequence[Target], payload: bytes) -> list[RoomConnection]:
+        """Post `payload` to every target, forget the gone ones; the ones that failed (to try again later)."""
         now = self._clock()
-        targets = {
-            c.connection_id: (user.user_id, c)
-            for user in users
-            for c in user.live_connections(now)
-            if c.connection_id != skip
+        live = {
+            entry.connection_id: (room_id, entry) for room_id, entry in targets if entry.connection.expires_at > now
         }
-        if not targets:
-            return
+        if not live:
+            return []
         started = time.monotonic()
-        delivery = self._notifier.post(list(targets), p.encode(frame))
+        delivery = self._notifier.post(list(live), payload)
         self._metrics.milliseconds("FanoutDuration", (time.monotonic() - started) * 1000)
         self._metrics.count("Recipients", delivery.delivered)
         if delivery.failed:
             self._metrics.count("FailedDeliveries", len(delivery.failed))
-        opening = [cid for cid in delivery.gone if self._may_be_opening(targets[cid][1], now)]
+        opening = [cid for cid in delivery.gone if self._may_be_opening(live[cid][1].connection, now)]
         if opening:
             # 410 from a connection whose $connect may still be running: it opens right after, so keep it.
             self._metrics.count("PushesDroppedWhileOpening", len(opening))
             _log.info("%d push(es) dropped: connection still opening", len(opening))
-        gone = [targets[cid] for cid in delivery.gone if cid not in opening]
-        if gone:
-            self._metrics.count("GoneConnections", len(gone))
-            self._store.forget_connections(gone)
+        gone_by_room: dict[str | None, list[RoomConnection]] = {}
+        for cid in delivery.gone:
+            if cid not in opening:
+                room_id, entry = live[cid]
+                gone_by_room.setdefault(room_id, []).append(entry)
+        if gone_by_room:
+            self._metrics.count("GoneConnections", sum(len(entries) for entries in gone_by_room.values()))
+            for room_id, entries in gone_by_room.items():
+                self._store.forget_connections(room_id, entries)
+        return [live[cid][1] for cid in delivery.failed]
 
     def _may_be_opening(self, connection: LiveConnection, now: float) -> bool:
         opened_at = connection.expires_at - self._limits.connection_lifetime_seconds
@@ -438,9 +528,9 @@ def _room(record: RoomRecord) -> p.Room:
         id=record.id,
         name=record.name,
         is_group=record.is_group,
-        member_ids=sorted(record.member_ids)[: p.ROOM_MEMBER_IDS_SHOWN],
+        member_ids=list(record.member_ids[: p.ROOM_MEMBER_IDS_SHOWN]),
         created_at=record.created_at,
-        member_count=len(record.member_ids),
+        member_count=record.member_count,
     )
 
 

@@ -64,13 +64,33 @@ USERS = TableSpec(
     # that connects and disconnects never write to this single-partition index.
     indexes=(Index(USERS_BY_NAME_INDEX, Key("directory"), Key("nameKey"), projected=("name",)),),
 )
+# A room's static part: written when it is created and when its members change, never by a send.
 ROOMS = TableSpec("rooms", Key("roomId"))
+# A room's sequence counter and last-message preview: the one room item a send writes (small, fixed in size).
+ROOM_COUNTERS = TableSpec("room_counters", Key("roomId"))
+# Membership, both ways, written together: room -> members (the truth a send checks) and user -> rooms.
+MEMBERS = TableSpec("members", Key("roomId"), Key("userId"))
 MEMBERSHIPS = TableSpec("memberships", Key("userId"), Key("roomId"))
+# Each room's live connections, kept on connect and disconnect: who to push to, read in proportion to who is online.
+ROOM_CONNECTIONS = TableSpec(
+    "room_connections", Key("roomId"), Key("connectionId"), ttl_attribute="ttl", ephemeral=True
+)
 MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"))
 IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("senderMsgId"))
 RATE_LIMITS = TableSpec("rate_limits", Key("bucket"), ttl_attribute="ttl", ephemeral=True)
 
-TABLES: tuple[TableSpec, ...] = (CONNECTIONS, USERS, ROOMS, MEMBERSHIPS, MESSAGES, IDEMPOTENCY, RATE_LIMITS)
+TABLES: tuple[TableSpec, ...] = (
+    CONNECTIONS,
+    USERS,
+    ROOMS,
+    ROOM_COUNTERS,
+    MEMBERS,
+    MEMBERSHIPS,
+    ROOM_CONNECTIONS,
+    MESSAGES,
+    IDEMPOTENCY,
+    RATE_LIMITS,
+)
 
 
 def create_table_kwargs(spec: TableSpec, table_name: str) -> dict[str, object]:

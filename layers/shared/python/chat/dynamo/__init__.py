@@ -6,7 +6,8 @@ One module per aggregate, each readable on its own:
                     batch reads and backoff
     items.py        the item layout of every table, and the codecs between items and `chat.ports` records
     users.py        UserStore: profiles, connections and presence, the user directory
-    rooms.py        RoomStore: rooms and their members
+    live.py         LiveIndex: each room's live connections (who to push to)
+    rooms.py        RoomStore: rooms, their counters and members
     messages.py     MessageStore: the send transaction, idempotency, history
     rate_limits.py  RateLimitStore: flood control's per-user GCRA bucket
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from chat.dynamo.base import (
@@ -33,17 +34,21 @@ from chat.dynamo.base import (
     THROTTLED_RETRY_AFTER_MS,
     DynamoTables,
 )
+from chat.dynamo.live import ROOM_CONNECTION_TTL_SLACK_SECONDS, LiveIndex
 from chat.dynamo.messages import MAX_SEND_ATTEMPTS, SEND_CONTENTION_BUDGET_SECONDS, MessageStore
 from chat.dynamo.rate_limits import RATE_LIMIT_TTL_SLACK_SECONDS, RateLimitStore
-from chat.dynamo.rooms import MAX_TRANSACTION_ITEMS, RoomStore
+from chat.dynamo.rooms import MAX_TRANSACTION_ITEMS, MEMBERS_PER_TRANSACTION, RoomStore
 from chat.dynamo.users import CONNECTION_TTL_SLACK_SECONDS, UserStore
 from chat.ports import (
     Appended,
+    ConnectionsPage,
     HistorySlice,
     Identity,
     LiveConnection,
+    MemberView,
     MessageDraft,
     PresenceChange,
+    RoomConnection,
     RoomRecord,
     User,
     UserKey,
@@ -61,7 +66,9 @@ __all__ = [
     "MAX_BATCH_GET_KEYS",
     "MAX_SEND_ATTEMPTS",
     "MAX_TRANSACTION_ITEMS",
+    "MEMBERS_PER_TRANSACTION",
     "RATE_LIMIT_TTL_SLACK_SECONDS",
+    "ROOM_CONNECTION_TTL_SLACK_SECONDS",
     "SEND_CONTENTION_BUDGET_SECONDS",
     "THROTTLED_RETRY_AFTER_MS",
     "DynamoChatStore",
@@ -89,10 +96,9 @@ class DynamoChatStore:
             client, tables, clock=clock, sleep=sleep, jitter=jitter, monotonic=monotonic, max_attempts=max_attempts
         )
         self._users = UserStore(db)
-        self._rooms = RoomStore(db)
-        self._messages = MessageStore(
-            db, self._rooms, max_send_attempts=max_send_attempts, send_budget_seconds=send_budget_seconds
-        )
+        self._live = LiveIndex(db)
+        self._rooms = RoomStore(db, self._live)
+        self._messages = MessageStore(db, max_send_attempts=max_send_attempts, send_budget_seconds=send_budget_seconds)
         self._rate_limits = RateLimitStore(db)
 
     # ------------------------------------------------------------------------- users, connections, presence
@@ -111,8 +117,20 @@ class DynamoChatStore:
     def remove_connection(self, connection_id: str, now: float, last_seen: str) -> PresenceChange | None:
         return self._users.remove_connection(connection_id, now, last_seen)
 
-    def forget_connections(self, stale: Iterable[tuple[str, LiveConnection]]) -> None:
-        self._users.forget_connections(stale)
+    def forget_connections(self, room_id: str | None, stale: Iterable[RoomConnection]) -> None:
+        stale = list(stale)
+        self._users.forget_connections((entry.user_id, entry.connection) for entry in stale)
+        if room_id is not None:
+            self._live.forget(room_id, (entry.connection_id for entry in stale))
+
+    def index_connection(self, user_id: str, connection: LiveConnection) -> list[str]:
+        return self._live.index_connection(user_id, connection)
+
+    def unindex_connection(self, user_id: str, connection_id: str) -> list[str]:
+        return self._live.unindex_connection(user_id, connection_id)
+
+    def room_connections(self, room_id: str, *, after: str | None = None, limit: int | None = None) -> ConnectionsPage:
+        return self._live.page(room_id, after=after, limit=limit)
 
     def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
         return self._users.get_users(user_ids)
@@ -125,14 +143,23 @@ class DynamoChatStore:
     def get_room(self, room_id: str) -> RoomRecord | None:
         return self._rooms.get_room(room_id)
 
-    def create_room(self, room: RoomRecord) -> RoomRecord:
-        return self._rooms.create_room(room)
+    def get_rooms(self, room_ids: Iterable[str]) -> list[RoomRecord]:
+        return self._rooms.get_rooms(room_ids)
+
+    def room_of_member(self, room_id: str, user_id: str) -> MemberView:
+        return self._rooms.room_of_member(room_id, user_id)
+
+    def create_room(self, room: RoomRecord, member_ids: Collection[str]) -> RoomRecord:
+        return self._rooms.create_room(room, member_ids)
 
     def add_members(self, room_id: str, by_user_id: str, user_ids: Iterable[str]) -> RoomRecord:
         return self._rooms.add_members(room_id, by_user_id, user_ids)
 
     def remove_member(self, room_id: str, user_id: str) -> RoomRecord:
         return self._rooms.remove_member(room_id, user_id)
+
+    def member_ids(self, room_id: str, *, after: str | None, limit: int) -> list[str]:
+        return self._rooms.member_ids(room_id, after=after, limit=limit)
 
     def rooms_of(self, user_id: str) -> list[RoomRecord]:
         return self._rooms.rooms_of(user_id)
@@ -149,3 +176,6 @@ class DynamoChatStore:
 
     def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:
         return self._rate_limits.count_frame(user_id, now, limit, window_seconds)
+
+    def claim_room_typing(self, room_id: str, now: float, interval_seconds: float) -> bool:
+        return self._rate_limits.claim_room_typing(room_id, now, interval_seconds)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 Reason: TypeAlias = Mapping[str, Any]  # one entry of a TransactionCanceledException's CancellationReasons
 
 MAX_BATCH_GET_KEYS = 100
+MAX_BATCH_WRITE_ITEMS = 25
 
 # Everything but a send (see chat.dynamo.messages): 8 attempts sleep ~2.3 s in all, far inside API Gateway's 29 s.
 DEFAULT_MAX_ATTEMPTS = 8
@@ -80,7 +81,10 @@ class DynamoTables:
         self.connections = names["connections"]
         self.users = names["users"]
         self.rooms = names["rooms"]
+        self.room_counters = names["room_counters"]
+        self.members = names["members"]
         self.memberships = names["memberships"]
+        self.room_connections = names["room_connections"]
         self.messages = names["messages"]
         self.idempotency = names["idempotency"]
         self.rate_limits = names["rate_limits"]
@@ -123,8 +127,8 @@ class DynamoTables:
                 raise ChatError("storage error")
         raise self.unavailable()
 
-    def batch_get(self, table: str, keys: Sequence[Item], operation: str) -> list[Item]:
-        """BatchGetItem in chunks of 100 keys, retrying unprocessed keys with backoff (consistent reads)."""
+    def batch_get(self, table: str, keys: Sequence[Item], operation: str, *, consistent: bool = True) -> list[Item]:
+        """BatchGetItem in chunks of 100 keys, retrying unprocessed keys with backoff."""
         found: list[Item] = []
         for start in range(0, len(keys), MAX_BATCH_GET_KEYS):
             pending: list[Item] = list(keys[start : start + MAX_BATCH_GET_KEYS])
@@ -132,7 +136,7 @@ class DynamoTables:
                 self.backoff(attempt)
                 with aws_errors(operation):
                     response = self.client.batch_get_item(
-                        RequestItems={table: {"Keys": pending, "ConsistentRead": True}}
+                        RequestItems={table: {"Keys": pending, "ConsistentRead": consistent}}
                     )
                 found.extend(response["Responses"].get(table, []))
                 unprocessed = response.get("UnprocessedKeys", {}).get(table)
@@ -142,6 +146,66 @@ class DynamoTables:
             else:
                 raise self.unavailable()
         return found
+
+    def batch_get_one_each(self, keys: Mapping[str, tuple[Item, bool]], operation: str) -> dict[str, Item]:
+        """One BatchGetItem across tables: per table one key and whether to read it consistently; each table's
+        item when it exists (a read of a few items in one round trip instead of one per item)."""
+        pending: dict[str, Any] = {
+            table: {"Keys": [key], "ConsistentRead": consistent} for table, (key, consistent) in keys.items()
+        }
+        found: dict[str, Item] = {}
+        for attempt in range(self._max_attempts):
+            self.backoff(attempt)
+            with aws_errors(operation):
+                response = self.client.batch_get_item(RequestItems=pending)
+            for table, items in response["Responses"].items():
+                if items:
+                    found[table] = items[0]
+            pending = dict(response.get("UnprocessedKeys") or {})
+            if not pending:
+                return found
+        raise self.unavailable()
+
+    def batch_write(self, table: str, requests: Sequence[Mapping[str, Any]], operation: str) -> None:
+        """BatchWriteItem (puts and deletes) in chunks of 25, retrying unprocessed items with backoff."""
+        for start in range(0, len(requests), MAX_BATCH_WRITE_ITEMS):
+            pending: list[Any] = list(requests[start : start + MAX_BATCH_WRITE_ITEMS])
+            for attempt in range(self._max_attempts):
+                self.backoff(attempt)
+                with aws_errors(operation):
+                    response = self.client.batch_write_item(RequestItems={table: pending})
+                pending = list((response.get("UnprocessedItems") or {}).get(table, []))
+                if not pending:
+                    break
+            else:
+                raise self.unavailable()
+
+    def query_all(self, request: Mapping[str, Any], operation: str) -> list[Item]:
+        """Every item a Query matches, page after page."""
+        request = dict(request)
+        items: list[Item] = []
+        while True:
+            with aws_errors(operation):
+                page = self.client.query(**request)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def room_ids_of(self, user_id: str) -> list[str]:
+        """The ids of the user's rooms (one consistent Query of `memberships` per 1 MB)."""
+        items = self.query_all(
+            {
+                "TableName": self.memberships,
+                "KeyConditionExpression": "#userId = :userId",
+                "ProjectionExpression": "#roomId",
+                "ExpressionAttributeNames": {"#userId": "userId", "#roomId": "roomId"},
+                "ExpressionAttributeValues": {":userId": {"S": user_id}},
+                "ConsistentRead": True,
+            },
+            "room_ids_of",
+        )
+        return [str(item["roomId"]["S"]) for item in items]
 
     def backoff(self, attempt: int) -> None:
         """Before a retry (attempt >= 1), full jitter: a random pause up to an exponential, capped bound."""

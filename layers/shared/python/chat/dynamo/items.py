@@ -7,15 +7,19 @@ Item layout (key schemas in `chat.tables`):
                  avatarUrl?, connections (String Set of "{expiresAt}:{connectionId}"), lastSeen?
                  (`byName` projects only `name`: connects and disconnects, which change `connections` and
                  `lastSeen`, never write to the index)
-    rooms        roomId -> name?, isGroup, memberIds (String Set), createdAt, lastSeq, lastMessage? (Map)
-    memberships  (userId, roomId) -> joinedAt
+    rooms        roomId -> name?, isGroup, createdAt, memberCount, memberIds? (String Set: the first 100 by id),
+                 version (moves with every member change: the optimistic lock on memberCount and memberIds)
+    room_counters  roomId -> lastSeq, lastMessage? (Map: the message, its content cut to 200 characters)
+    members      (roomId, userId) -> joinedAt            (the truth: a member's actions check this item)
+    memberships  (userId, roomId) -> joinedAt            (written with it, in the same transaction)
+    room_connections  (roomId, connectionId) -> userId, expiresAt, ttl
     messages     (roomId, seq) -> id, senderId, senderName, content, createdAt, clientMsgId, replyToId?
     idempotency  (roomId, senderMsgId = "{senderId}#{clientMsgId}") -> seq, messageId
     rate_limits  bucket (userId) -> tat (epoch ms: GCRA's theoretical arrival time, see chat.flood), ttl
 
-Where the model will change (issue 9): the room item's `memberIds` set and `lastMessage` copy, which every send
-rewrites and the room's member reads return whole (`_room_item`, `_room_from`, and `chat.dynamo.rooms`), and the
-user item's `connections` set, read for every member to find who is online (`_user_from`, `chat.dynamo.users`).
+Every item a send writes (counter, message, idempotency record) is small and bounded; no item holds a list that
+grows with a room. The user item's `connections` set answers "is this user online" (presence, the directory);
+`room_connections` answers "who in this room is online" (fan-out), at a cost that follows the online members.
 
 The `_`-prefixed helpers are the adapter's own codec, shared by the modules of `chat.dynamo` and nothing else.
 """
@@ -26,8 +30,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from chat.ports import LiveConnection, RoomRecord, User
-from chat.protocol import Message
+from chat.ports import LiveConnection, RoomConnection, RoomRecord, User
+from chat.protocol import LAST_MESSAGE_PREVIEW_CHARS, Message
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -101,7 +105,8 @@ def _room_item(room: RoomRecord) -> Item:
         "roomId": _s(room.id),
         "isGroup": {"BOOL": room.is_group},
         "createdAt": _s(room.created_at),
-        "lastSeq": _n(room.last_seq),
+        "memberCount": _n(room.member_count),
+        "version": _n(0),
     }
     if room.name is not None:
         item["name"] = _s(room.name)
@@ -110,23 +115,56 @@ def _room_item(room: RoomRecord) -> Item:
     return item
 
 
-def _room_from(item: Mapping[str, Any]) -> RoomRecord:
+def _room_from(item: Mapping[str, Any], counter: Mapping[str, Any] | None = None) -> RoomRecord:
+    counter = counter or {}
     return RoomRecord(
         id=_str(item, "roomId"),
         name=_opt_str(item, "name"),
         is_group=bool(item["isGroup"]["BOOL"]),
-        member_ids=_str_set(item, "memberIds"),
         created_at=_str(item, "createdAt"),
-        last_seq=_int(item, "lastSeq"),
-        last_message=_message_from(item["lastMessage"]["M"]) if "lastMessage" in item else None,
+        member_count=_int(item, "memberCount"),
+        member_ids=tuple(sorted(_str_set(item, "memberIds"))),
+        last_seq=_int(counter, "lastSeq") if "lastSeq" in counter else 0,
+        last_message=_message_from(counter["lastMessage"]["M"]) if "lastMessage" in counter else None,
     )
+
+
+def _version(item: Mapping[str, Any]) -> int:
+    return _int(item, "version")
+
+
+def _member_items(room_id: str, user_id: str, joined_at: str) -> tuple[Item, Item]:
+    """The two items of one membership: (members: room -> user, memberships: user -> room)."""
+    both = {"roomId": _s(room_id), "userId": _s(user_id), "joinedAt": _s(joined_at)}
+    return dict(both), dict(both)
+
+
+def _room_connection_item(room_id: str, entry: RoomConnection, ttl_slack_seconds: int) -> Item:
+    return {
+        "roomId": _s(room_id),
+        "connectionId": _s(entry.connection_id),
+        "userId": _s(entry.user_id),
+        "expiresAt": _n(entry.connection.expires_at),
+        "ttl": _n(entry.connection.expires_at + ttl_slack_seconds),
+    }
+
+
+def _room_connection_from(item: Mapping[str, Any]) -> RoomConnection:
+    return RoomConnection(_str(item, "userId"), LiveConnection(_str(item, "connectionId"), _int(item, "expiresAt")))
 
 
 # ----------------------------------------------------------------------------------------------- messages
 
 
+def _preview(message: Message) -> Message:
+    """The message as the room's counter keeps it: its content cut, so that the item a send rewrites stays small."""
+    if len(message.content) <= LAST_MESSAGE_PREVIEW_CHARS:
+        return message
+    return message.model_copy(update={"content": message.content[:LAST_MESSAGE_PREVIEW_CHARS] + "…"})
+
+
 def _message_attributes(message: Message) -> Item:
-    """A message item, also the room's `lastMessage` map: the wire fields, replyToId only when set."""
+    """A message item, also the counter's `lastMessage` map: the wire fields, replyToId only when set."""
     attributes: Item = {
         "roomId": _s(message.room_id),
         "seq": _n(message.seq),

@@ -1,9 +1,10 @@
 """Messages: the send transaction, idempotency and history (the `messages` and `idempotency` tables).
 
-A send commits three items at once: the room item (its `lastSeq` moves from n-1 to n, `lastMessage` is
-replaced, and the sender must still be in `memberIds`), message n, and the (roomId, senderId#clientMsgId)
-idempotency item. The room half is the part issue 9 replaces with a small per-room sequence counter and a
-membership item check, so that a send no longer rewrites the member set.
+A send commits three small items at once: the room's counter (`lastSeq` moves from n-1 to n, `lastMessage` becomes
+a preview of message n), message n, and the (roomId, senderId#clientMsgId) idempotency item. Nothing in it grows
+with the room. Membership is checked by the read before (`RoomStore.room_of_member`), not in the commit: a send
+racing its own sender's `leaveRoom` by milliseconds may land just after the leave (a ConditionCheck on the member
+item would close that window for 2 more write units on every message).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from chat.dynamo.base import (
     log,
     reason_code,
 )
-from chat.dynamo.items import Item, _message_attributes, _message_from, _n, _names, _s, _sender_msg_id
-from chat.dynamo.rooms import RoomStore
+from chat.dynamo.items import Item, _message_attributes, _message_from, _n, _names, _preview, _s, _sender_msg_id
 from chat.errors import ChatError, Unavailable, not_a_member
 from chat.ports import Appended, HistorySlice, MessageDraft, within_bytes
 from chat.protocol import PAGE_MAX_BYTES, Message
@@ -44,22 +44,20 @@ class MessageStore:
     def __init__(
         self,
         db: DynamoTables,
-        rooms: RoomStore,
         *,
         max_send_attempts: int = MAX_SEND_ATTEMPTS,
         send_budget_seconds: float = SEND_CONTENTION_BUDGET_SECONDS,
     ) -> None:
         self._db = db
-        self._room_store = rooms
         self._client = db.client
-        self._rooms = db.rooms
+        self._counters = db.room_counters
         self._messages = db.messages
         self._idempotency = db.idempotency
         self._max_send_attempts = max_send_attempts
         self._send_budget = send_budget_seconds
 
     def append_message(self, draft: MessageDraft, *, last_seq_hint: int | None = None) -> Appended:
-        """One transaction moves the room's `lastSeq` from n-1 to n, puts message n and the idempotency item
+        """One transaction moves the counter's `lastSeq` from n-1 to n, puts message n and the idempotency item
         (roomId, senderId#clientMsgId). A taken key returns the stored message; a moved `lastSeq` (a concurrent
         sender won) retries with the `lastSeq` the failed condition returned, with jittered backoff, for up to
         `send_budget_seconds`; only then `Unavailable`."""
@@ -76,11 +74,11 @@ class MessageStore:
                 continue
             if reasons is None:
                 return Appended(message, created=True)
-            room_reason, _, idempotency_reason = _three(reasons)
+            counter_reason, _, idempotency_reason = _three(reasons)
             if reason_code(idempotency_reason) == CONDITION_FAILED:
                 return Appended(self._stored_message(draft, idempotency_reason.get("Item")), created=False)
-            if reason_code(room_reason) == CONDITION_FAILED:
-                last_seq = self._last_seq_of_member(draft, room_reason.get("Item"))
+            if reason_code(counter_reason) == CONDITION_FAILED:
+                last_seq = self._last_seq_from(draft.room_id, counter_reason.get("Item"))
             elif not all(reason_code(reason) in RETRYABLE_REASONS | {"None"} for reason in reasons):
                 # e.g. message n exists while lastSeq says n-1: retrying cannot fix that.
                 log.error("append_message cancelled: %s", [reason_code(r) for r in reasons])
@@ -92,19 +90,15 @@ class MessageStore:
         return [
             {
                 "Update": {
-                    "TableName": self._rooms,
+                    "TableName": self._counters,
                     "Key": {"roomId": _s(message.room_id)},
                     "UpdateExpression": "SET #lastSeq = :seq, #lastMessage = :message",
-                    # Still a member at commit: a send racing the sender's own leaveRoom is refused.
-                    "ConditionExpression": (
-                        "attribute_exists(#roomId) AND #lastSeq = :lastSeq AND contains(#memberIds, :sender)"
-                    ),
-                    "ExpressionAttributeNames": _names("lastSeq", "lastMessage", "roomId", "memberIds"),
+                    "ConditionExpression": "#lastSeq = :lastSeq",  # also false without the counter: no room
+                    "ExpressionAttributeNames": _names("lastSeq", "lastMessage"),
                     "ExpressionAttributeValues": {
                         ":seq": _n(message.seq),
-                        ":message": {"M": attributes},
+                        ":message": {"M": _message_attributes(_preview(message))},
                         ":lastSeq": _n(last_seq),
-                        ":sender": _s(message.sender_id),
                     },
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
@@ -134,20 +128,20 @@ class MessageStore:
         ]
 
     def _last_seq(self, room_id: str) -> int:
-        return self._room_store.require_room(room_id).last_seq
+        """The counter's lastSeq from a consistent read; `Forbidden` when the room (its counter) does not exist."""
+        with aws_errors("append_message"):
+            item = self._client.get_item(
+                TableName=self._counters, Key={"roomId": _s(room_id)}, ConsistentRead=True
+            ).get("Item")
+        if not item:
+            raise not_a_member(room_id)
+        return int(item["lastSeq"]["N"])
 
-    def _last_seq_of_member(self, draft: MessageDraft, room_item: Mapping[str, Any] | None) -> int:
-        """The room's lastSeq from the item a failed condition returned, else a consistent read;
-        `Forbidden` when the room is gone or the sender is no longer a member."""
-        if room_item and "lastSeq" in room_item:
-            member_ids = room_item.get("memberIds", {}).get("SS", [])
-            last_seq = int(room_item["lastSeq"]["N"])
-        else:
-            room = self._room_store.require_room(draft.room_id)
-            member_ids, last_seq = list(room.member_ids), room.last_seq
-        if draft.sender_id not in member_ids:
-            raise not_a_member(draft.room_id)
-        return last_seq
+    def _last_seq_from(self, room_id: str, counter_item: Mapping[str, Any] | None) -> int:
+        """The lastSeq a failed condition returned, else (no item came back) a consistent read."""
+        if counter_item and "lastSeq" in counter_item:
+            return int(counter_item["lastSeq"]["N"])
+        return self._last_seq(room_id)
 
     def _stored_message(self, draft: MessageDraft, idempotency_item: Mapping[str, Any] | None) -> Message:
         """The message stored before under the draft's (roomId, clientMsgId)."""
@@ -209,5 +203,5 @@ class MessageStore:
 
 
 def _three(reasons: list[Reason]) -> tuple[Reason, Reason, Reason]:
-    room, message, idempotency = [*reasons, {}, {}, {}][:3]
-    return room, message, idempotency
+    counter, message, idempotency = [*reasons, {}, {}, {}][:3]
+    return counter, message, idempotency

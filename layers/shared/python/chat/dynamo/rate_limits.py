@@ -1,4 +1,5 @@
-"""Flood control's storage: one GCRA bucket per user (the `rate_limits` table; the arithmetic is `chat.flood`)."""
+"""Flood control's storage: one GCRA bucket per user (the `rate_limits` table; the arithmetic is `chat.flood`),
+and one typing slot per big room (`claim_room_typing`)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,28 @@ class RateLimitStore:
                     TableName=self._rate_limits, Key={"bucket": _s(user_id)}, ConsistentRead=True
                 ).get("Item", {})
         return _int(item, "tat") if "tat" in item else 0
+
+    def claim_room_typing(self, room_id: str, now: float, interval_seconds: float) -> bool:
+        """One conditional write: True for the first typing frame of the room in each interval (a refusal
+        writes nothing), so a big room gets at most one typing push per interval, however many type."""
+        now_ms = math.floor(now * 1000)
+        until_ms = now_ms + math.ceil(interval_seconds * 1000)
+        with aws_errors("claim_room_typing"):
+            try:
+                self._client.update_item(
+                    TableName=self._rate_limits,
+                    Key={"bucket": _s(f"typing#{room_id}")},
+                    UpdateExpression="SET #tat = :until, #ttl = :ttl",
+                    ConditionExpression="attribute_not_exists(#tat) OR #tat <= :now",
+                    ExpressionAttributeNames=_names("tat", "ttl"),
+                    ExpressionAttributeValues={
+                        ":until": _n(until_ms),
+                        ":now": _n(now_ms),
+                        ":ttl": _n(until_ms // 1000 + RATE_LIMIT_TTL_SLACK_SECONDS),
+                    },
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                return False
+        return True

@@ -1,55 +1,155 @@
-"""Rooms and their members (the `rooms` and `memberships` tables).
+"""Rooms and their members (the `rooms`, `room_counters`, `members` and `memberships` tables).
 
-Today a room's members are the String Set `memberIds` on the room item (the truth: every membership check is a
-condition on it) plus one membership item per (user, room), so that `rooms_of` is a Query. Issue 9 turns members
-into items of their own; the set, and the conditions and reads on it, are what will change here and in the send
-transaction (`chat.dynamo.messages`).
+A member is two items written in one transaction: (roomId, userId) in `members`, the truth every member action
+checks, and (userId, roomId) in `memberships`, so that a user's rooms are a Query too. The room item holds no
+member list: only `memberCount` and the first 100 member ids by id (what a room frame shows), kept exact by an
+optimistic lock (`version`) that every member change moves. The counter item (`room_counters`) is the only room
+item a send writes (see `chat.dynamo.messages`); it is created with the room, so a missing counter is a missing
+room.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from chat.dynamo.base import DynamoTables, aws_errors
-from chat.dynamo.items import Item, _iso, _names, _room_from, _room_item, _s, _ss
+from chat.dynamo.base import CONDITION_FAILED, DynamoTables, Reason, aws_errors, reason_code
+from chat.dynamo.items import (
+    Item,
+    _iso,
+    _member_items,
+    _n,
+    _names,
+    _room_from,
+    _room_item,
+    _s,
+    _ss,
+    _str,
+    _user_from,
+    _version,
+)
 from chat.errors import BadRequest, ChatError, Forbidden, not_a_member
-from chat.ports import RoomRecord
+from chat.ports import MemberView, RoomRecord
+from chat.protocol import ROOM_MEMBER_IDS_SHOWN
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from chat.dynamo.live import LiveIndex
 
 MAX_TRANSACTION_ITEMS = 100
+# A member change writes the room item and a check besides two items per member.
+MEMBERS_PER_TRANSACTION = (MAX_TRANSACTION_ITEMS - 2) // 2
+# Member changes racing for one room (each moves its version): a loser reads the room again and retries.
+MAX_MEMBER_CHANGE_ATTEMPTS = 8
 
 
 class RoomStore:
-    """Rooms and memberships: create, add and remove members, a user's rooms."""
+    """Rooms and members: create, add and remove members, a member's view of a room, a user's rooms."""
 
-    def __init__(self, db: DynamoTables) -> None:
+    def __init__(self, db: DynamoTables, live: LiveIndex) -> None:
         self._db = db
+        self._live = live
         self._client = db.client
         self._rooms = db.rooms
+        self._counters = db.room_counters
+        self._members = db.members
         self._memberships = db.memberships
 
+    # ------------------------------------------------------------------------------------------------- reads
+
     def get_room(self, room_id: str) -> RoomRecord | None:
-        with aws_errors("get_room"):
-            item = self._client.get_item(TableName=self._rooms, Key={"roomId": _s(room_id)}, ConsistentRead=True).get(
-                "Item"
-            )
+        item = self._room_item(room_id)
         return _room_from(item) if item else None
 
-    def create_room(self, room: RoomRecord) -> RoomRecord:
-        """One transaction puts the room (if its id is new) and the members' membership items.
+    def require_room(self, room_id: str) -> RoomRecord:
+        """The room, from a consistent read; a missing room is refused as one the caller is not a member of."""
+        return self._versioned_room(room_id)[0]
 
-        Beyond one transaction's 100 items, the extra memberships are written first: should the process stop
-        in between, a membership without its room is harmless (`rooms_of` skips it), a room without its
-        memberships is not (a member would not find it).
+    def _versioned_room(self, room_id: str) -> tuple[RoomRecord, int]:
+        item = self._room_item(room_id)
+        if not item:
+            raise not_a_member(room_id)
+        return _room_from(item), _version(item)
+
+    def _room_item(self, room_id: str) -> Item | None:
+        with aws_errors("get_room"):
+            return self._client.get_item(TableName=self._rooms, Key={"roomId": _s(room_id)}, ConsistentRead=True).get(
+                "Item"
+            )
+
+    def get_rooms(self, room_ids: Iterable[str]) -> list[RoomRecord]:
+        keys: list[Item] = [{"roomId": _s(room_id)} for room_id in dict.fromkeys(room_ids)]
+        return [_room_from(item) for item in self._db.batch_get(self._rooms, keys, "get_rooms", consistent=False)]
+
+    def room_of_member(self, room_id: str, user_id: str) -> MemberView:
+        """One BatchGetItem: the room, its counter and the membership (consistent), the member's profile."""
+        found = self._db.batch_get_one_each(
+            {
+                self._rooms: ({"roomId": _s(room_id)}, True),
+                self._counters: ({"roomId": _s(room_id)}, True),
+                self._members: ({"roomId": _s(room_id), "userId": _s(user_id)}, True),
+                self._db.users: ({"userId": _s(user_id)}, False),
+            },
+            "room_of_member",
+        )
+        if self._rooms not in found or self._members not in found:
+            raise not_a_member(room_id)
+        profile = found.get(self._db.users)
+        return MemberView(
+            _room_from(found[self._rooms], found.get(self._counters)),
+            _user_from(profile) if profile else None,
+        )
+
+    def member_ids(self, room_id: str, *, after: str | None, limit: int) -> list[str]:
+        condition = "#roomId = :roomId" + (" AND #userId > :after" if after is not None else "")
+        values: Item = {":roomId": _s(room_id)}
+        if after is not None:
+            values[":after"] = _s(after)
+        with aws_errors("member_ids"):
+            items = self._client.query(
+                TableName=self._members,
+                KeyConditionExpression=condition,
+                ProjectionExpression="#userId",
+                ExpressionAttributeNames=_names("roomId", "userId"),
+                ExpressionAttributeValues=values,
+                Limit=limit,
+                ConsistentRead=True,
+            )["Items"]
+        return [_str(item, "userId") for item in items]
+
+    def rooms_of(self, user_id: str) -> list[RoomRecord]:
+        """The user's rooms with their counters, ordered by id (consistent: a room just created or written to is
+        listed as it now is)."""
+        keys: list[Item] = [{"roomId": _s(room_id)} for room_id in self._db.room_ids_of(user_id)]
+        counters = {_str(item, "roomId"): item for item in self._db.batch_get(self._counters, keys, "rooms_of")}
+        rooms = (
+            _room_from(item, counters.get(_str(item, "roomId")))
+            for item in self._db.batch_get(self._rooms, keys, "rooms_of")
+        )
+        return sorted(rooms, key=lambda room: room.id)
+
+    # --------------------------------------------------------------------------------------- member changes
+
+    def create_room(self, room: RoomRecord, member_ids: Collection[str]) -> RoomRecord:
+        """One transaction puts the room (if its id is new), its counter and the first members.
+
+        Beyond one transaction, the other members are written first: should the process stop in between, members
+        of a room that does not exist are harmless (nothing finds the room), a room missing members is not.
         """
-        room = replace(room, last_seq=0, last_message=None)
-        members = sorted(room.member_ids)
-        in_transaction, extra = members[: MAX_TRANSACTION_ITEMS - 1], members[MAX_TRANSACTION_ITEMS - 1 :]
-        self._write_memberships(room.id, extra, room.created_at)
+        members = sorted(set(member_ids))
+        room = replace(
+            room,
+            member_count=len(members),
+            member_ids=tuple(members[:ROOM_MEMBER_IDS_SHOWN]),
+            last_seq=0,
+            last_message=None,
+        )
+        first = MEMBERS_PER_TRANSACTION - 1  # the counter takes one more item
+        for start in range(first, len(members), MEMBERS_PER_TRANSACTION):
+            chunk = members[start : start + MEMBERS_PER_TRANSACTION]
+            self._db.transact(self._member_puts(room.id, chunk, room.created_at), "create_room")
         put_room: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self._rooms,
@@ -58,118 +158,148 @@ class RoomStore:
                 "ExpressionAttributeNames": _names("roomId"),
             }
         }
+        put_counter: TransactWriteItemTypeDef = {
+            "Put": {"TableName": self._counters, "Item": {"roomId": _s(room.id), "lastSeq": _n(0)}}
+        }
         reasons = self._db.transact(
-            [put_room, *self._membership_updates(room.id, in_transaction, room.created_at)], "create_room"
+            [put_room, put_counter, *self._member_puts(room.id, members[:first], room.created_at)], "create_room"
         )
-        if not reasons:
-            return room
-        stored = self.get_room(room.id)
-        if stored is None:  # the condition failed on a room that is not there: nothing deletes rooms
-            raise ChatError("storage error")
-        return stored
+        if reasons:
+            stored = self.get_room(room.id)
+            if stored is None:  # the condition failed on a room that is not there: nothing deletes rooms
+                raise ChatError("storage error")
+            return stored
+        self._live.index_members(room.id, members)
+        return room
 
     def add_members(self, room_id: str, by_user_id: str, user_ids: Iterable[str]) -> RoomRecord:
         """Add users to a group room `by_user_id` belongs to, else `Forbidden` (no such room, not a member, or a
-        direct room). Already-members keep their `joinedAt`."""
-        newcomers = sorted(set(user_ids))
-        if not newcomers:
+        direct room). Users already in the room are left as they are."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
             raise BadRequest("memberIds: nobody to add")
-        in_transaction, extra = newcomers[: MAX_TRANSACTION_ITEMS - 1], newcomers[MAX_TRANSACTION_ITEMS - 1 :]
         joined_at = _iso(self._db.clock())
-        update_room: TransactWriteItemTypeDef = {
-            "Update": {
-                "TableName": self._rooms,
-                "Key": {"roomId": _s(room_id)},
-                "UpdateExpression": "ADD #memberIds :newcomers",
-                "ConditionExpression": "attribute_exists(#roomId) AND contains(#memberIds, :by) AND #isGroup = :true",
-                "ExpressionAttributeNames": _names("memberIds", "roomId", "isGroup"),
-                "ExpressionAttributeValues": {
-                    ":newcomers": _ss(newcomers),
-                    ":by": _s(by_user_id),
-                    ":true": {"BOOL": True},
-                },
-            }
-        }
-        if self._db.transact(
-            [update_room, *self._membership_updates(room_id, in_transaction, joined_at)], "add_members"
-        ):
-            raise self._membership_refused(room_id, by_user_id)
-        # Only after the room said yes: a membership must never exist for someone the room refused.
-        self._write_memberships(room_id, extra, joined_at)
+        for start in range(0, len(wanted), MEMBERS_PER_TRANSACTION):
+            pending = wanted[start : start + MEMBERS_PER_TRANSACTION]
+            for attempt in range(MAX_MEMBER_CHANGE_ATTEMPTS):
+                self._db.backoff(attempt)
+                room, version = self._versioned_room(room_id)
+                if not room.is_group:
+                    self._check_member(room_id, by_user_id)
+                    raise Forbidden("members cannot be added to a direct room")
+                existing = self._existing_members(room_id, list(dict.fromkeys([by_user_id, *pending])))
+                if by_user_id not in existing:
+                    raise not_a_member(room_id)
+                pending = [user_id for user_id in pending if user_id not in existing]
+                if not pending:
+                    break
+                shown = sorted({*room.member_ids, *pending})[:ROOM_MEMBER_IDS_SHOWN]
+                reasons = self._db.transact(
+                    [
+                        self._room_update(room.id, version, len(pending), shown),
+                        self._member_check(room_id, by_user_id),
+                        *self._member_puts(room_id, pending, joined_at),
+                    ],
+                    "add_members",
+                )
+                if not reasons:
+                    self._live.index_members(room_id, pending)
+                    break
+                if _failed(reasons[1]):
+                    raise not_a_member(room_id)
+                # The room moved on (another member change) or a newcomer joined meanwhile: read again.
+            else:
+                raise self._db.unavailable()
         return self.require_room(room_id)
 
     def remove_member(self, room_id: str, user_id: str) -> RoomRecord:
-        """Take `user_id` out of the room, else `Forbidden` (no such room, or not a member)."""
-        update_room: TransactWriteItemTypeDef = {
+        """Take `user_id` out of the room (and its connections out of the room's index), else `Forbidden`."""
+        for attempt in range(MAX_MEMBER_CHANGE_ATTEMPTS):
+            self._db.backoff(attempt)
+            room, version = self._versioned_room(room_id)
+            shown = list(room.member_ids)
+            if user_id in shown:
+                # Refill the shown ids from the members in order, the leaver left out.
+                after_leaver = self.member_ids(room_id, after=None, limit=ROOM_MEMBER_IDS_SHOWN + 1)
+                shown = [member for member in after_leaver if member != user_id][:ROOM_MEMBER_IDS_SHOWN]
+            delete_member: TransactWriteItemTypeDef = {
+                "Delete": {
+                    "TableName": self._members,
+                    "Key": {"roomId": _s(room_id), "userId": _s(user_id)},
+                    "ConditionExpression": "attribute_exists(#userId)",
+                    "ExpressionAttributeNames": _names("userId"),
+                }
+            }
+            delete_membership: TransactWriteItemTypeDef = {
+                "Delete": {"TableName": self._memberships, "Key": {"userId": _s(user_id), "roomId": _s(room_id)}}
+            }
+            reasons = self._db.transact(
+                [self._room_update(room_id, version, -1, shown), delete_member, delete_membership], "remove_member"
+            )
+            if not reasons:
+                self._live.unindex_member(room_id, user_id)
+                return self.require_room(room_id)
+            if _failed(reasons[1]):
+                raise not_a_member(room_id)
+        raise self._db.unavailable()
+
+    # ------------------------------------------------------------------------------------------------ helpers
+
+    def _room_update(self, room_id: str, version: int, delta: int, shown: Sequence[str]) -> TransactWriteItemTypeDef:
+        """The room's count and shown ids, on the condition that no other member change came first."""
+        values: dict[str, Any] = {":delta": _n(delta), ":one": _n(1), ":version": _n(version)}
+        expression = "SET #memberCount = #memberCount + :delta, #version = #version + :one"
+        if shown:
+            expression += ", #memberIds = :shown"
+            values[":shown"] = _ss(shown)
+        else:
+            expression += " REMOVE #memberIds"  # DynamoDB has no empty set
+        return {
             "Update": {
                 "TableName": self._rooms,
                 "Key": {"roomId": _s(room_id)},
-                "UpdateExpression": "DELETE #memberIds :leaver",
-                "ConditionExpression": "attribute_exists(#roomId) AND contains(#memberIds, :userId)",
-                "ExpressionAttributeNames": _names("memberIds", "roomId"),
-                "ExpressionAttributeValues": {":leaver": _ss([user_id]), ":userId": _s(user_id)},
+                "UpdateExpression": expression,
+                "ConditionExpression": "#version = :version",
+                "ExpressionAttributeNames": _names("memberCount", "version", "memberIds"),
+                "ExpressionAttributeValues": values,
             }
         }
-        delete_membership: TransactWriteItemTypeDef = {
-            "Delete": {"TableName": self._memberships, "Key": {"userId": _s(user_id), "roomId": _s(room_id)}}
-        }
-        if self._db.transact([update_room, delete_membership], "remove_member"):
-            raise self._membership_refused(room_id, user_id)
-        return self.require_room(room_id)
 
-    def rooms_of(self, user_id: str) -> list[RoomRecord]:
-        """The user's rooms, ordered by id."""
-        request: QueryInputTypeDef = {
-            "TableName": self._memberships,
-            "KeyConditionExpression": "#userId = :userId",
-            "ProjectionExpression": "#roomId",
-            "ExpressionAttributeNames": _names("userId", "roomId"),
-            "ExpressionAttributeValues": {":userId": _s(user_id)},
-            "ConsistentRead": True,
+    def _member_check(self, room_id: str, user_id: str) -> TransactWriteItemTypeDef:
+        return {
+            "ConditionCheck": {
+                "TableName": self._members,
+                "Key": {"roomId": _s(room_id), "userId": _s(user_id)},
+                "ConditionExpression": "attribute_exists(#userId)",
+                "ExpressionAttributeNames": _names("userId"),
+            }
         }
-        room_keys: list[Item] = []
-        while True:
-            with aws_errors("rooms_of"):
-                page = self._client.query(**request)
-            room_keys.extend({"roomId": item["roomId"]} for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        rooms = (_room_from(item) for item in self._db.batch_get(self._rooms, room_keys, "rooms_of"))
-        # The room's member set is the truth; a membership item can outlive it (see create_room).
-        return sorted((room for room in rooms if user_id in room.member_ids), key=lambda room: room.id)
 
-    def _membership_updates(
-        self, room_id: str, user_ids: Iterable[str], joined_at: str
-    ) -> list[TransactWriteItemTypeDef]:
-        return [
-            {
-                "Update": {
-                    "TableName": self._memberships,
-                    "Key": {"userId": _s(user_id), "roomId": _s(room_id)},
-                    "UpdateExpression": "SET #joinedAt = if_not_exists(#joinedAt, :joinedAt)",
-                    "ExpressionAttributeNames": _names("joinedAt"),
-                    "ExpressionAttributeValues": {":joinedAt": _s(joined_at)},
+    def _member_puts(self, room_id: str, user_ids: Iterable[str], joined_at: str) -> list[TransactWriteItemTypeDef]:
+        puts: list[TransactWriteItemTypeDef] = []
+        for user_id in user_ids:
+            member, membership = _member_items(room_id, user_id, joined_at)
+            puts.append(
+                {
+                    "Put": {
+                        "TableName": self._members,
+                        "Item": member,
+                        "ConditionExpression": "attribute_not_exists(#userId)",
+                        "ExpressionAttributeNames": _names("userId"),
+                    }
                 }
-            }
-            for user_id in user_ids
-        ]
+            )
+            puts.append({"Put": {"TableName": self._memberships, "Item": membership}})
+        return puts
 
-    def _write_memberships(self, room_id: str, user_ids: Sequence[str], joined_at: str) -> None:
-        for start in range(0, len(user_ids), MAX_TRANSACTION_ITEMS):
-            chunk = user_ids[start : start + MAX_TRANSACTION_ITEMS]
-            self._db.transact(self._membership_updates(room_id, chunk, joined_at), "write_memberships")
+    def _existing_members(self, room_id: str, user_ids: Sequence[str]) -> set[str]:
+        keys: list[Item] = [{"roomId": _s(room_id), "userId": _s(user_id)} for user_id in user_ids]
+        return {_str(item, "userId") for item in self._db.batch_get(self._members, keys, "add_members")}
 
-    def _membership_refused(self, room_id: str, user_id: str) -> ChatError:
-        """Why a room's membership condition failed, from one consistent read."""
-        room = self.get_room(room_id)
-        if room is None or user_id not in room.member_ids:
-            return not_a_member(room_id)
-        return Forbidden("members cannot be added to a direct room")
-
-    def require_room(self, room_id: str) -> RoomRecord:
-        """The room, from a consistent read; a missing room is refused as one the caller is not a member of."""
-        room = self.get_room(room_id)
-        if room is None:
+    def _check_member(self, room_id: str, user_id: str) -> None:
+        if not self._existing_members(room_id, [user_id]):
             raise not_a_member(room_id)
-        return room
+
+
+def _failed(reason: Reason) -> bool:
+    return reason_code(reason) == CONDITION_FAILED

@@ -1,8 +1,8 @@
 """Users: profiles, live connections and presence (the `connections` and `users` tables).
 
 A user's live connections are a String Set on the user item, so presence is one item per user: a connect adds
-an entry, a disconnect removes it and sets `lastSeen`. Finding who in a room is online reads every member's user
-item (`get_users`); issue 9's per-room index of live connections will be kept here, on connect and disconnect.
+an entry, a disconnect removes it and sets `lastSeen`. Who in a room is online is the room's live-connection
+index instead (`chat.dynamo.live`), so that a push never reads every member.
 """
 
 from __future__ import annotations
