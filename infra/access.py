@@ -17,6 +17,7 @@ Actions = tuple[str, ...]
 
 GET, BATCH_GET, QUERY = "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"
 PUT, UPDATE, DELETE = "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+BATCH_WRITE, CONDITION_CHECK = "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"
 
 
 def index(table: str, index_name: str) -> str:
@@ -26,9 +27,12 @@ def index(table: str, index_name: str) -> str:
 
 USERS_BY_NAME = index("users", USERS_BY_NAME_INDEX)
 
-# Every function that pushes also forgets the connections found gone (410): DELETE on `connections`, UPDATE on
-# `users`. Every frame route but `ping` counts the frame in `rate_limits`: UPDATE, and GET when a failed condition
-# comes back without the bucket (it expired between the two writes).
+# Every function that pushes reads the room's live-connection index (`room_connections`: QUERY) and forgets the
+# connections found gone (410): DELETE on `connections`, UPDATE on `users`, and their index entries in one
+# BatchWriteItem. A member's action reads the room, its counter, the membership and the profile in one
+# BatchGetItem (`rooms`, `room_counters`, `members`, `users`). Every frame route but `ping` counts the frame in
+# `rate_limits`: UPDATE, and GET when a failed condition comes back without the bucket (it expired between the two
+# writes); a big room's typing claims its interval there too.
 TABLE_ACCESS: dict[str, dict[str, Actions]] = {
     # Verifies the token against the issuer's JWKS over HTTPS: no AWS rights.
     AUTHORIZER_FUNCTION: {},
@@ -36,53 +40,63 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
     SIGN_UP_FUNCTION: {"users": (UPDATE,)},
     "connect": {
         "connections": (PUT, DELETE),  # the new connection
-        "users": (UPDATE, BATCH_GET),  # the user's live connections; the contacts', for presence
-        "memberships": (QUERY,),  # the user's rooms, whose members are the contacts
-        "rooms": (BATCH_GET,),
+        "users": (UPDATE,),  # the user's live connections
+        "memberships": (QUERY,),  # the user's rooms: the connection enters each one's index
+        "rooms": (BATCH_GET,),  # their sizes: presence goes to small rooms only
+        "room_connections": (QUERY, BATCH_WRITE),
     },
     "disconnect": {
         "connections": (DELETE,),
-        "users": (UPDATE, BATCH_GET),
+        "users": (UPDATE,),
         "memberships": (QUERY,),
         "rooms": (BATCH_GET,),
+        "room_connections": (QUERY, BATCH_WRITE),
     },
     "send_message": {
         "rate_limits": (UPDATE, GET),
-        "rooms": (GET, UPDATE),  # membership and lastSeq; the message's transaction moves lastSeq
+        "rooms": (BATCH_GET,),  # the member's view of the room, in one read
+        "room_counters": (BATCH_GET, UPDATE),  # lastSeq; the message's transaction moves it
+        "members": (BATCH_GET,),
         "messages": (PUT, GET),  # GET: the message stored before under a retried clientMsgId
         "idempotency": (PUT, GET),  # GET: when the failed transaction did not return the taken key
-        "users": (BATCH_GET, UPDATE),  # the members' live connections
+        "users": (BATCH_GET, UPDATE),  # the sender's profile; forgetting gone connections
+        "room_connections": (QUERY, BATCH_WRITE),
         "connections": (DELETE,),
     },
     "typing": {
         "rate_limits": (UPDATE, GET),
-        "rooms": (GET,),
+        "rooms": (BATCH_GET,),
+        "room_counters": (BATCH_GET,),
+        "members": (BATCH_GET,),
         "users": (BATCH_GET, UPDATE),
+        "room_connections": (QUERY, BATCH_WRITE),
         "connections": (DELETE,),
     },
     "history": {
         "rate_limits": (UPDATE, GET),
-        "rooms": (GET,),
+        "rooms": (BATCH_GET,),
+        "room_counters": (BATCH_GET,),
+        "members": (BATCH_GET,),
+        "users": (BATCH_GET,),
         "messages": (QUERY,),
     },
     "rooms": {
         "rate_limits": (UPDATE, GET),
         "rooms": (GET, PUT, UPDATE, BATCH_GET),  # a room; created, joined or left in a transaction; listRooms
-        "memberships": (UPDATE, DELETE, QUERY),  # joined or left in the room's transaction; listRooms
-        "users": (BATCH_GET, UPDATE),  # newcomers exist, presence, fan-out
+        "room_counters": (PUT, BATCH_GET),  # created with the room; listRooms
+        "members": (PUT, DELETE, CONDITION_CHECK, QUERY, BATCH_GET),  # membership, both ways, in the transaction
+        "memberships": (PUT, DELETE, QUERY),
+        "users": (GET, BATCH_GET, UPDATE),  # newcomers exist, presence, fan-out
         USERS_BY_NAME: (QUERY,),  # listUsers
+        "room_connections": (QUERY, BATCH_WRITE),  # newcomers' connections enter the room's index
         "connections": (DELETE,),
     },
     # The fan-out queue's consumer: a page of the room's live-connection index, then the posts; connections found
-    # gone are forgotten as by every function that pushes. Tables not in chat.tables yet are left out.
+    # gone are forgotten as by every function that pushes.
     FANOUT_FUNCTION: {
-        table: actions
-        for table, actions in {
-            "room_connections": (QUERY, DELETE),
-            "connections": (DELETE,),
-            "users": (UPDATE,),
-        }.items()
-        if table in {spec.name for spec in TABLES}
+        "room_connections": (QUERY, BATCH_WRITE),
+        "connections": (DELETE,),
+        "users": (UPDATE,),
     },
 }
 
@@ -92,13 +106,13 @@ POSTS_TO_CONNECTIONS: frozenset[str] = frozenset(
     {"connect", "disconnect", "send_message", "typing", "rooms", FANOUT_FUNCTION}
 )
 
-# The fan-out queue (chat.sqs_queue): who hands it jobs (a big room's push; the fan-out function itself, a room's
-# next page and its retries), with SendMessage, which also allows SendMessageBatch (SQS has no separate right for
-# it). Who consumes it: the fan-out function's role is what its event source mapping polls with, and Lambda's
-# poller needs exactly these three (AWSLambdaSQSQueueExecutionRole).
+# The fan-out queue (chat.sqs_queue): who hands it jobs (a big room's message, typing or room change; the fan-out
+# function itself, a room's next page and its retries), with SendMessage, which also allows SendMessageBatch (SQS
+# has no right of its own for it). Who consumes it: the fan-out function's role is what its event source mapping
+# polls with, and Lambda's poller needs exactly these three (AWSLambdaSQSQueueExecutionRole).
 SQS_SEND: Actions = ("sqs:SendMessage",)
 SQS_CONSUME: Actions = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
-SENDS_FANOUT_JOBS: frozenset[str] = frozenset({"send_message", "typing", FANOUT_FUNCTION})
+SENDS_FANOUT_JOBS: frozenset[str] = frozenset({"send_message", "typing", "rooms", FANOUT_FUNCTION})
 CONSUMES_FANOUT_JOBS: frozenset[str] = frozenset({FANOUT_FUNCTION})
 
 assert set(TABLE_ACCESS) == set(FUNCTIONS), "every function needs an entry, even an empty one"

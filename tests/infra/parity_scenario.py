@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chat import service
-from chat.ports import FanoutJob, Identity
+from chat.ports import FanoutJob, Identity, LiveConnection, RoomConnection
 from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, load_settings
 from chat.tables import TABLES
@@ -219,12 +219,20 @@ def sqs_record(body: str) -> dict[str, Any]:
     }
 
 
-def fan_out(recorder: Recorder, room_id: str, retried: tuple[str, ...]) -> Any:
-    """The fan-out function's batch: the room's first page, a retry of `retried` connections, a malformed record."""
-    payload = json.dumps({"type": "typing", "roomId": room_id, "userId": "alice", "isTyping": True})
-    jobs = [FanoutJob(room_id, payload), FanoutJob(room_id, payload, connection_ids=retried, attempt=1)]
-    records = [sqs_record(job.to_json()) for job in jobs] + [sqs_record("not a job")]
-    return recorder.invoke(FANOUT_FUNCTION, {"Records": records})
+def fan_out(recorder: Recorder, extra: list[dict[str, Any]]) -> None:
+    """What Lambda's event source mapping does: the fan-out function gets batches of what the queue holds (and
+    `extra` records in the first), until the queue is empty (a job's next page is another message)."""
+    sqs = boto3.client("sqs")
+    for _ in range(50):
+        messages = sqs.receive_message(QueueUrl=FANOUT_QUEUE_URL, MaxNumberOfMessages=10).get("Messages", [])
+        records, extra = [sqs_record(m["Body"]) for m in messages] + extra, []
+        if not records:
+            return
+        recorder.invoke(FANOUT_FUNCTION, {"Records": records})
+        if messages:
+            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
+            sqs.delete_message_batch(QueueUrl=FANOUT_QUEUE_URL, Entries=entries)
+    raise AssertionError("the fan-out queue never emptied")
 
 
 def chat_session(recorder: Recorder) -> None:
@@ -257,7 +265,23 @@ def chat_session(recorder: Recorder) -> None:
         alice.send("typing", roomId=room_id, isTyping=False)
     # fanout: a batch of jobs for the room, from the fan-out queue.
     carol.connect()
-    fan_out(recorder, room_id, retried=(bob.connection.connection_id, GONE_CONNECTION))
+    # big rooms (every room is one here, with pages of one connection): sendMessage, typing and a room change hand
+    # their push to the fan-out queue; the fan-out function posts page by page, queueing each next page (carol's
+    # connection is gone), plus a retry of two connections and a record that is not a job.
+    inline, page_size = service.INLINE_PUSH_MAX_MEMBERS, service.FANOUT_PAGE_SIZE
+    service.INLINE_PUSH_MAX_MEMBERS, service.FANOUT_PAGE_SIZE = 0, 1
+    try:
+        carol.connect()
+        alice.send("sendMessage", roomId=room_id, content="to many", clientMsgId=str(uuid.uuid4()))
+        alice.send("typing", roomId=room_id, isTyping=True)
+        alice.send("typing", roomId=room_id, isTyping=False)  # within the interval: coalesced
+        alice.send("createRoom", name="big", memberIds=["bob", "carol"])
+        later = int(time.time()) + 3600
+        retry = (RoomConnection("bob", LiveConnection(bob.connection.connection_id, later)),)
+        payload = json.dumps({"type": "typing", "roomId": room_id, "userId": "alice", "isTyping": True})
+        fan_out(recorder, [sqs_record(FanoutJob(room_id, payload, retry=retry, attempt=1).to_json()), sqs_record("?")])
+    finally:
+        service.INLINE_PUSH_MAX_MEMBERS, service.FANOUT_PAGE_SIZE = inline, page_size
     # history: after a seq, before a seq, the latest page.
     bob.send("history", roomId=room_id, afterSeq=0)
     bob.send("history", roomId=room_id, beforeSeq=10, limit=1)

@@ -21,8 +21,7 @@ from cdk_template import allows, references, resolve, role_statements
 from parity_scenario import ENDPOINT, FANOUT_QUEUE_ARN, FANOUT_QUEUE_URL, GONE_CONNECTION, TABLE_NAMES
 from stack_synth import Synth
 
-from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, FUNCTIONS
-from chat.service import ChatService
+from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS
 from chat.settings import TOKEN_VARIABLES, Settings
 from chat.tables import TABLES
 from infra import access
@@ -42,10 +41,6 @@ from local.events import ACCOUNT_ID, API_ID, REGION
 FUNCTIONS_DIR = ROOT / "functions"
 ELF_MACHINES = {183: "aarch64", 62: "x86_64"}
 MISSING_HANDLERS = [f for f in FUNCTIONS if not (FUNCTIONS_DIR / f / "handler.py").is_file()]
-# TODO(data model merge): `ChatService.fan_out` (and the send path's enqueue) arrive with the data model. Until
-# then the fan-out function calls nothing and nothing sends to the queue: what is granted for them cannot be
-# checked against what is called, and is left out of these two-way checks (not of the policy checks).
-FANOUT_PENDING = not hasattr(ChatService, "fan_out")
 
 
 class _Values(dict[str, str]):
@@ -222,8 +217,7 @@ def _queue_arn(queue_url: str) -> str:
 def test_the_handlers_ran_the_whole_session_without_errors(recorded: dict[str, Any]) -> None:
     assert not recorded["errors"], "\n".join(recorded["errors"])
     exercised = {call["function"] for call in recorded["calls"]}
-    pending = {FANOUT_FUNCTION} if FANOUT_PENDING else set()
-    assert exercised >= set(FUNCTIONS) - {AUTHORIZER_FUNCTION} - pending, "every function that uses AWS made a call"
+    assert exercised >= set(FUNCTIONS) - {AUTHORIZER_FUNCTION}, "every function that uses AWS made a call"
 
 
 def test_every_function_that_pushes_met_a_gone_connection_and_forgot_it(recorded: dict[str, Any]) -> None:
@@ -237,7 +231,7 @@ def test_every_function_that_pushes_met_a_gone_connection_and_forgot_it(recorded
             ]
             if any(c["operation"] == "DeleteItem" for c in later):
                 cleaned_up.add(call["function"])
-    assert cleaned_up == POSTS_TO_CONNECTIONS - ({FANOUT_FUNCTION} if FANOUT_PENDING else set())
+    assert cleaned_up == POSTS_TO_CONNECTIONS
 
 
 def _used(calls: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
@@ -263,10 +257,7 @@ def _granted() -> set[tuple[str, str, str]]:
     tables = {(f, r, a) for f, access in TABLE_ACCESS.items() for r, actions in access.items() for a in actions}
     granted = tables | {(f, "@connections", post) for f in POSTS_TO_CONNECTIONS}
     # Consuming is the event source mapping's (Lambda's poller, with the function's role), never a handler's call.
-    granted |= {(f, "fanout-queue", a) for f in SENDS_FANOUT_JOBS for a in SQS_SEND}
-    if FANOUT_PENDING:
-        granted = {(f, r, a) for f, r, a in granted if f != FANOUT_FUNCTION and r != "fanout-queue"}
-    return granted
+    return granted | {(f, "fanout-queue", a) for f in SENDS_FANOUT_JOBS for a in SQS_SEND}
 
 
 def _as_access_entries(used: set[tuple[str, str, str]], functions: set[str]) -> str:
@@ -276,7 +267,7 @@ def _as_access_entries(used: set[tuple[str, str, str]], functions: set[str]) -> 
     for function in sorted(functions):
         resources: dict[str, list[str]] = {}
         for f, resource, action in sorted(used):
-            if f == function and resource != "@connections":
+            if f == function and resource not in ("@connections", "fanout-queue"):
                 resources.setdefault(resource, []).append(short.get(action, repr(action)))
         entries = ", ".join(f"{_resource_literal(r)}: {_tuple(actions)}" for r, actions in resources.items())
         lines.append(f'    "{function}": {{{entries}}},')

@@ -163,7 +163,7 @@ def test_the_name_index_holds_only_names_so_that_presence_updates_never_write_to
     assert local["Projection"] == name_only
 
 
-CHAT_DATA = {"users", "rooms", "memberships", "messages", "idempotency"}
+CHAT_DATA = {"users", "rooms", "room_counters", "members", "memberships", "messages", "idempotency"}
 
 
 def test_by_default_stack_deletion_keeps_all_the_chat_data_and_the_users_and_only_them(cognito: Synth) -> None:
@@ -174,7 +174,11 @@ def test_by_default_stack_deletion_keeps_all_the_chat_data_and_the_users_and_onl
     (pool,) = cognito.of_type("AWS::Cognito::UserPool").values()
 
     assert {name for name, policy in policies.items() if policy == "Retain"} == CHAT_DATA
-    assert {name for name, policy in policies.items() if policy == "Delete"} == {"connections", "rate_limits"}
+    assert {name for name, policy in policies.items() if policy == "Delete"} == {
+        "connections",
+        "room_connections",
+        "rate_limits",
+    }
     assert pool["DeletionPolicy"] == "Retain"
 
 

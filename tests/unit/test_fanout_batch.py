@@ -10,7 +10,7 @@ import pytest
 
 from chat import lambda_app
 from chat.errors import EnqueueFailed
-from chat.ports import FanoutJob
+from chat.ports import FanoutJob, LiveConnection, RoomConnection
 
 SECRET = "the secret content of a message"
 
@@ -52,7 +52,11 @@ def job(room_id: str, **kwargs: Any) -> FanoutJob:
 
 
 def test_every_job_is_fanned_out_and_none_reported_when_all_succeed(service: StubService) -> None:
-    jobs = [job("a"), job("b", after_connection_id="c9", attempt=2), job("c", connection_ids=("x", "y"))]
+    jobs = [
+        job("a"),
+        job("b", after_connection_id="c9", attempt=2),
+        job("c", retry=(RoomConnection("u", LiveConnection("x", 9)),)),
+    ]
     result = lambda_app.handle_fanout_batch({"Records": [record(str(i), j.to_json()) for i, j in enumerate(jobs)]})
     assert result == {"batchItemFailures": []}
     assert service.jobs == jobs

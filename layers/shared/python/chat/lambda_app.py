@@ -4,7 +4,6 @@ calls, and the outcome (a reply or an error) into the route response that API Ga
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -71,8 +70,7 @@ def chat_service() -> ChatService:
         DynamoChatStore(dynamodb, settings),
         ManagementApiNotifier(management_api, max_workers=settings.fanout_concurrency),
         Moderator(settings.moderation_mode, settings.moderation_words or DEFAULT_WORDS),
-        # TODO(data model merge): plain `queue=queue`; ChatService on main does not take it yet.
-        **({"queue": queue} if "queue" in inspect.signature(ChatService).parameters else {}),  # type: ignore[arg-type]
+        queue=queue,
         limits=Limits(
             rate_limit_frames=settings.rate_limit_frames,
             rate_limit_window_seconds=settings.rate_limit_window_seconds,
@@ -203,7 +201,7 @@ def handle_fanout_batch(event: dict[str, Any]) -> dict[str, Any]:
             continue
         logger.append_keys(roomId=job.room_id, attempt=job.attempt)
         try:
-            chat_service().fan_out(job)  # type: ignore[attr-defined]  # TODO(data model merge)
+            chat_service().fan_out(job)
         except ChatError as exc:
             metrics.add_metric(name="FanoutJobsFailed", unit=MetricUnit.Count, value=1)
             logger.warning("fan-out job failed: to be redelivered", code=exc.code, reason=exc.message)
