@@ -17,7 +17,7 @@ Actions = tuple[str, ...]
 
 GET, BATCH_GET, QUERY = "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"
 PUT, UPDATE, DELETE = "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
-BATCH_WRITE, CONDITION_CHECK = "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"
+BATCH_WRITE = "dynamodb:BatchWriteItem"
 
 
 def index(table: str, index_name: str) -> str:
@@ -27,77 +27,72 @@ def index(table: str, index_name: str) -> str:
 
 USERS_BY_NAME = index("users", USERS_BY_NAME_INDEX)
 
-# Every function that pushes reads the room's live-connection index (`room_connections`: QUERY) and forgets the
-# connections found gone (410): DELETE on `connections`, UPDATE on `users`, and their index entries in one
-# BatchWriteItem. A member's action reads the room, its counter, the membership and the profile in one
-# BatchGetItem (`rooms`, `room_counters`, `members`, `users`). Every frame route but `ping` counts the frame in
-# `rate_limits`: UPDATE, and GET when a failed condition comes back without the bucket (it expired between the two
-# writes); a big room's typing claims its interval there too.
+# Every function that pushes reads the room's live connections (QUERY on `room_connections`) and forgets the ones
+# found gone (410): DELETE on `connections`, UPDATE on `users`, BATCH_WRITE on `room_connections`. Every member
+# action reads the room, its counter, the member item and the profile in one BATCH_GET. Every frame route but
+# `ping` counts the frame in `rate_limits`: UPDATE, and GET when a failed condition comes back without the bucket
+# (it expired between the two writes); a big room's typing slot is an UPDATE there too.
+MEMBER_VIEW: dict[str, Actions] = {table: (BATCH_GET,) for table in ("rooms", "room_counters", "members", "users")}
+PUSH: dict[str, Actions] = {
+    "room_connections": (QUERY, BATCH_WRITE),
+    "connections": (DELETE,),
+    "users": (UPDATE,),
+}
+FRAME: dict[str, Actions] = {"rate_limits": (UPDATE, GET)}
+
+
+def merged(*parts: dict[str, Actions]) -> dict[str, Actions]:
+    """The union of the parts' actions on each resource."""
+    access: dict[str, Actions] = {}
+    for part in parts:
+        for resource, actions in part.items():
+            access[resource] = tuple(dict.fromkeys((*access.get(resource, ()), *actions)))
+    return access
+
+
 TABLE_ACCESS: dict[str, dict[str, Actions]] = {
     # Verifies the token against the issuer's JWKS over HTTPS: no AWS rights.
     AUTHORIZER_FUNCTION: {},
     # Cognito's post-confirmation trigger: the profile with the name chosen at sign-up.
     SIGN_UP_FUNCTION: {"users": (UPDATE,)},
-    "connect": {
-        "connections": (PUT, DELETE),  # the new connection
-        "users": (UPDATE,),  # the user's live connections
-        "memberships": (QUERY,),  # the user's rooms: the connection enters each one's index
-        "rooms": (BATCH_GET,),  # their sizes: presence goes to small rooms only
-        "room_connections": (QUERY, BATCH_WRITE),
-    },
-    "disconnect": {
-        "connections": (DELETE,),
-        "users": (UPDATE,),
-        "memberships": (QUERY,),
-        "rooms": (BATCH_GET,),
-        "room_connections": (QUERY, BATCH_WRITE),
-    },
-    "send_message": {
-        "rate_limits": (UPDATE, GET),
-        "rooms": (BATCH_GET,),  # the member's view of the room, in one read
-        "room_counters": (BATCH_GET, UPDATE),  # lastSeq; the message's transaction moves it
-        "members": (BATCH_GET,),
-        "messages": (PUT, GET),  # GET: the message stored before under a retried clientMsgId
-        "idempotency": (PUT, GET),  # GET: when the failed transaction did not return the taken key
-        "users": (BATCH_GET, UPDATE),  # the sender's profile; forgetting gone connections
-        "room_connections": (QUERY, BATCH_WRITE),
-        "connections": (DELETE,),
-    },
-    "typing": {
-        "rate_limits": (UPDATE, GET),
-        "rooms": (BATCH_GET,),
-        "room_counters": (BATCH_GET,),
-        "members": (BATCH_GET,),
-        "users": (BATCH_GET, UPDATE),
-        "room_connections": (QUERY, BATCH_WRITE),
-        "connections": (DELETE,),
-    },
-    "history": {
-        "rate_limits": (UPDATE, GET),
-        "rooms": (BATCH_GET,),
-        "room_counters": (BATCH_GET,),
-        "members": (BATCH_GET,),
-        "users": (BATCH_GET,),
-        "messages": (QUERY,),
-    },
-    "rooms": {
-        "rate_limits": (UPDATE, GET),
-        "rooms": (GET, PUT, UPDATE, BATCH_GET),  # a room; created, joined or left in a transaction; listRooms
-        "room_counters": (PUT, BATCH_GET),  # created with the room; listRooms
-        "members": (PUT, DELETE, CONDITION_CHECK, QUERY, BATCH_GET),  # membership, both ways, in the transaction
-        "memberships": (PUT, DELETE, QUERY),
-        "users": (GET, BATCH_GET, UPDATE),  # newcomers exist, presence, fan-out
-        USERS_BY_NAME: (QUERY,),  # listUsers
-        "room_connections": (QUERY, BATCH_WRITE),  # newcomers' connections enter the room's index
-        "connections": (DELETE,),
-    },
-    # The fan-out queue's consumer: a page of the room's live-connection index, then the posts; connections found
-    # gone are forgotten as by every function that pushes.
-    FANOUT_FUNCTION: {
-        "room_connections": (QUERY, BATCH_WRITE),
-        "connections": (DELETE,),
-        "users": (UPDATE,),
-    },
+    "connect": merged(
+        PUSH,
+        {
+            "connections": (PUT, DELETE),  # the new connection
+            "memberships": (QUERY,),  # the user's rooms, to enter the connection into their index
+            "rooms": (BATCH_GET,),  # their sizes: presence goes to small rooms only
+        },
+    ),
+    "disconnect": merged(PUSH, {"memberships": (QUERY,), "rooms": (BATCH_GET,)}),
+    "send_message": merged(
+        FRAME,
+        MEMBER_VIEW,
+        PUSH,
+        {
+            "room_counters": (UPDATE,),  # the message's transaction moves lastSeq
+            "messages": (PUT, GET),  # GET: the message stored before under a retried clientMsgId
+            "idempotency": (PUT, GET),  # GET: when the failed transaction did not return the taken key
+        },
+    ),
+    "typing": merged(FRAME, MEMBER_VIEW, PUSH),
+    "history": merged(FRAME, MEMBER_VIEW, {"messages": (QUERY,)}),
+    "rooms": merged(
+        FRAME,
+        MEMBER_VIEW,
+        PUSH,
+        {
+            "rooms": (GET, PUT, UPDATE),  # a room; created, joined or left in a transaction
+            "room_counters": (PUT,),  # created with the room; listRooms reads it (BATCH_GET)
+            # Joined or left in the room's transaction (a check of the adder); listRooms; presence pages.
+            "members": (PUT, DELETE, "dynamodb:ConditionCheckItem", QUERY),
+            "memberships": (PUT, DELETE, QUERY),
+            "users": (GET,),  # a leaver's connections, out of the room's index
+            USERS_BY_NAME: (QUERY,),  # listUsers
+        },
+    ),
+    # The fan-out queue's consumer: a page of the room's live connections (or the connections of a retry), posted
+    # to; the ones found gone are forgotten.
+    FANOUT_FUNCTION: merged(PUSH),
 }
 
 # Functions that post frames to connections through the API Gateway Management API (POST only: no handler

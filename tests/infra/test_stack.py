@@ -174,11 +174,8 @@ def test_by_default_stack_deletion_keeps_all_the_chat_data_and_the_users_and_onl
     (pool,) = cognito.of_type("AWS::Cognito::UserPool").values()
 
     assert {name for name, policy in policies.items() if policy == "Retain"} == CHAT_DATA
-    assert {name for name, policy in policies.items() if policy == "Delete"} == {
-        "connections",
-        "room_connections",
-        "rate_limits",
-    }
+    deleted = {name for name, policy in policies.items() if policy == "Delete"}
+    assert deleted == {"connections", "room_connections", "rate_limits"}
     assert pool["DeletionPolicy"] == "Retain"
 
 

@@ -168,6 +168,15 @@ describe("people", () => {
     expect(h.client.getSnapshot().users["u-carol"]).toMatchObject({ online: true, name: "Carol" });
     expect(presenceEvents).toEqual([`${BOB.id}:true`, `${BOB.id}:false`, "u-carol:true"]);
 
+    // A big room: at most PRESENCE_MAX_PAGES pages, however many members follow.
+    const big = h.client.refreshPresence("r-big", 2);
+    for (const cursor of ["p2", "p3"]) {
+      socket.answer("presence", { type: "presence", roomId: "r-big", users: [], nextCursor: cursor });
+      await settle();
+    }
+    await big;
+    expect(socket.pending("presence")).toBeUndefined();
+
     socket.push({ type: "profile", user: { id: BOB.id, name: "Robert", online: false, lastSeen: null, avatarUrl: "https://a/b.png" } });
     await settle();
     expect(h.client.getSnapshot().users[BOB.id]).toMatchObject({ name: "Robert", avatarUrl: "https://a/b.png" });

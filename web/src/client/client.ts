@@ -20,6 +20,9 @@ const BACKGROUND_TRIES = 5;
 
 type Me = { id: string; name: string };
 
+/** Pages of presence a refresh reads at most (see `refreshPresence`). */
+export const PRESENCE_MAX_PAGES = 3;
+
 export class ChatClient {
   private readonly connection: Connection;
   private readonly requests: Requests;
@@ -232,14 +235,18 @@ export class ChatClient {
     return reply.users.map((user) => this.users.get(user.id) ?? toUserState(user)); // applied by handleFrame
   }
 
-  /** Every page of the room's presence. */
-  async refreshPresence(roomId: string): Promise<void> {
+  /** The room's presence: every member of a room of up to `maxPages` pages (100 members each), the first
+   * `maxPages` pages of a bigger one. A room of 10,000 would take 100 frames, more than the user's frame budget
+   * (30 per 10 s), and the server pushes no presence to rooms of over 100 members anyway. */
+  async refreshPresence(roomId: string, maxPages = PRESENCE_MAX_PAGES): Promise<void> {
     let cursor: string | null | undefined;
+    let pages = 0;
     do {
       const page = await this.backgroundRequest({ action: "presence", roomId, ...(cursor ? { cursor } : {}) });
       page.users.forEach((member) => this.applyPresence(member));
       cursor = page.nextCursor;
-    } while (cursor);
+      pages += 1;
+    } while (cursor && pages < maxPages);
   }
 
   async updateProfile(changes: { name?: string; avatarUrl?: string }): Promise<UserState> {
