@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from local.console import FrameLog
 from local.events import ACCOUNT_ID, REGION
 from local.functions import FunctionRunner, Invocation
 
@@ -123,8 +124,10 @@ class QueuePoller:
         threads: int = 2,
         poll_interval_seconds: float = 0.05,
         region: str = REGION,
+        frame_log: FrameLog | None = None,
     ) -> None:
         self._sqs = sqs
+        self._frame_log = frame_log or FrameLog()
         self._queues = queues
         self._runner = runner
         self._function = function
@@ -176,6 +179,7 @@ class QueuePoller:
         if invocation.failed:
             log.warning("fan-out batch failed: %s", type(invocation.error).__name__ if invocation.error else "timeout")
         failed = failed_message_ids(invocation, [m["MessageId"] for m in messages])
+        self._frame_log.event("%-7s records=%d failed=%d ms=%.1f", "fanout", len(messages), len(failed), invocation.ms)
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             # Entry ids only need to be unique in the call: a message's index in the batch.

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 
+from chat.service import INLINE_PUSH_MAX_MEMBERS
 from local.dynamodb import EmbeddedDynamoDB
 from local.events import REGION
 from local.functions import FunctionRunner, Invocation
 from local.queue_poller import FanoutQueues, QueuePoller, create_fanout_queues, failed_message_ids, sqs_event
 from local.stack import LocalStack, StackOptions
+from tests.local.chat_client import StackProcess, User
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -253,3 +257,38 @@ async def _local_stack_scenario() -> None:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
     assert not [t for t in threading.enumerate() if t.name.startswith("sqs-poller")]
+
+
+# ---------------------------------------------------------------------------------- the real stack, end to end
+
+
+def test_a_big_rooms_push_reaches_every_member_online_through_the_queue(chat_stack: StackProcess) -> None:
+    """A room above the inline threshold: the sender is acked at once, and every other connection of its members
+    (the sender's other tab too) gets the message from the fan-out function, which the poller invokes."""
+
+    async def scenario() -> None:
+        alice, bob, carol = [await User.sign_in(chat_stack, name) for name in ("alice", "bob", "carol")]
+        offline = [await User.sign_in(chat_stack, f"member{n}") for n in range(INLINE_PUSH_MAX_MEMBERS - 2)]
+        a, a2, b, c = [await user.connect() for user in (alice, alice, bob, carol)]
+        members = [bob.id, carol.id, *(u.id for u in offline)]
+        created = await a.request({"action": "createRoom", "name": "everyone", "memberIds": members})
+        room = created["room"]
+        assert room["memberCount"] == INLINE_PUSH_MAX_MEMBERS + 1 > INLINE_PUSH_MAX_MEMBERS
+        for client in (a2, b, c):  # the room itself was pushed through the queue
+            assert (await client.expect(type="room", timeout=10))["room"]["id"] == room["id"]
+
+        ack = await a.request(send_frame(room["id"], "hello everyone"))
+        assert ack["type"] == "ack" and ack["message"]["seq"] == 1
+        for client in (a2, b, c):
+            pushed = (await client.expect(type="message", timeout=10))["message"]
+            assert (pushed["id"], pushed["content"]) == (ack["message"]["id"], "hello everyone")
+        await a.assert_no_frame(type="message")  # the sending connection got its ack instead
+        assert re.search(r"fanout +records=\d+ failed=0", chat_stack.log()), "pushed by the fan-out function"
+        for client in (a, a2, b, c):
+            await client.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def send_frame(room_id: str, content: str) -> dict[str, Any]:
+    return {"action": "sendMessage", "roomId": room_id, "content": content, "clientMsgId": str(uuid.uuid4())}
