@@ -98,7 +98,7 @@ def test_a_stored_message_is_always_acked_whatever_fails_after_the_commit(
     operation: str,
     fault: str,
 ) -> None:
-    monkeypatch.setattr("chat.service.CONNECT_WINDOW_SECONDS", 0)  # so that Carol's 410 is cleaned up
+    monkeypatch.setattr("chat.pushes.CONNECT_WINDOW_SECONDS", 0)  # so that Carol's 410 is cleaned up
     alice, bob, carol = gateway.connect("Alice"), gateway.connect("Bob"), gateway.connect("Carol")
     room = gateway.group(alice, bob, carol)
     gateway.api.gone.add(carol.connection_id)

@@ -195,7 +195,7 @@ def test_presence_with_two_connections_of_one_user(gateway: Gateway) -> None:
 def test_a_gone_connection_is_removed_and_never_posted_to_again(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("chat.service.CONNECT_WINDOW_SECONDS", 0)  # Bob's connection is past its $connect
+    monkeypatch.setattr("chat.pushes.CONNECT_WINDOW_SECONDS", 0)  # Bob's connection is past its $connect
     alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
     room = gateway.group(alice, bob)
     gateway.api.gone.add(bob.connection_id)

@@ -7,13 +7,8 @@ import pytest
 
 from chat import protocol as p
 from chat.ports import FanoutJob, RoomRecord
-from chat.service import (
-    BIG_ROOM_TYPING_INTERVAL_SECONDS,
-    INLINE_PUSH_MAX_MEMBERS,
-    MAX_FANOUT_ATTEMPTS,
-    PRESENCE_PUSH_MAX_MEMBERS,
-    Caller,
-)
+from chat.pushes import INLINE_PUSH_MAX_MEMBERS, MAX_FANOUT_ATTEMPTS, PRESENCE_PUSH_MAX_MEMBERS
+from chat.service import BIG_ROOM_TYPING_INTERVAL_SECONDS, Caller
 from tests.unit.conftest import Chat
 
 
@@ -61,7 +56,7 @@ def test_a_big_room_acks_the_sender_before_any_push_and_the_queue_reaches_every_
 def test_a_fan_out_goes_page_by_page_each_page_queueing_the_next_before_it_posts(
     chat: Chat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("chat.service.FANOUT_PAGE_SIZE", 3)
+    monkeypatch.setattr("chat.pushes.FANOUT_PAGE_SIZE", 3)
     alice = chat.connect("Alice")
     online = [chat.connect(f"User{i}") for i in range(10)]
     room = big_room(chat, alice, *online)

@@ -7,7 +7,8 @@ import pytest
 from chat import protocol as p
 from chat.errors import BadRequest, Forbidden, NotFound, RateLimited, Rejected, Unauthorized
 from chat.ports import Identity
-from chat.service import CONNECT_WINDOW_SECONDS, Limits, direct_room_id
+from chat.pushes import CONNECT_WINDOW_SECONDS
+from chat.service import Limits, direct_room_id
 from tests.unit.conftest import Chat
 
 

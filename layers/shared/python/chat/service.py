@@ -15,11 +15,9 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
 
 from chat import protocol as p
 from chat.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
@@ -32,34 +30,17 @@ from chat.ports import (
     LiveConnection,
     MessageDraft,
     Notifier,
-    RoomConnection,
     RoomRecord,
     User,
     UserKey,
     within_bytes,
 )
+from chat.pushes import INLINE_PUSH_MAX_MEMBERS, MetricsSink, NoMetrics, Pushes
 
-# A push target: the room whose index it came from (None: not from an index), and the connection.
-Target = tuple[str | None, RoomConnection]
-
-# API Gateway waits at most 29 s for `$connect`, and a connection is registered during it: a push to a connection
-# younger than this may answer 410 only because it is still opening, so that 410 must not unregister it.
-CONNECT_WINDOW_SECONDS = 30
 # Users refused by flood control, remembered per container so that a flood's frames cost no storage request.
 REFUSALS_REMEMBERED = 10_000
-# Rooms up to this many members push inline, before the reply; bigger ones hand the push to the fan-out queue and
-# reply at once (a room of 10,000 would not fit API Gateway's 29 s, and the sender's ack would wait for it).
-INLINE_PUSH_MAX_MEMBERS = 100
-# Presence (online/offline, profile changes) is pushed to rooms up to this size; members of bigger rooms ask for
-# it (`presence`): a reconnect storm in a room of n online members would otherwise cost n² posts.
-PRESENCE_PUSH_MAX_MEMBERS = 100
 # A big room gets at most one typing push per interval, whoever types: one member cannot make thousands of posts.
 BIG_ROOM_TYPING_INTERVAL_SECONDS = 3.0
-# A fan-out job posts to one page of a room's live connections; the next page is the next job.
-FANOUT_PAGE_SIZE = 1000
-# Connections a job could not reach (not gone, failing: throttling beyond retries, timeouts) are tried again by a
-# later job, this many attempts in all.
-MAX_FANOUT_ATTEMPTS = 4
 
 _log = logging.getLogger(__name__)
 
@@ -72,20 +53,6 @@ class Caller:
     @property
     def user_id(self) -> str:
         return self.identity.user_id
-
-
-class MetricsSink(Protocol):
-    def count(self, name: str, value: float = 1) -> None: ...
-
-    def milliseconds(self, name: str, value: float) -> None: ...
-
-
-class NoMetrics:
-    def count(self, name: str, value: float = 1) -> None:
-        pass
-
-    def milliseconds(self, name: str, value: float) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -121,12 +88,16 @@ class ChatService:
         self._store = store
         self._notifier = notifier
         self._moderator = moderator
-        self._queue = queue
         self._limits = limits
         self._metrics = metrics or NoMetrics()
         self._clock = clock
+        self._pushes = Pushes(store, notifier, queue, self._metrics, clock, limits.connection_lifetime_seconds)
         self._new_id = new_id
         self._refused_until: dict[str, float] = {}  # user id -> epoch seconds
+
+    def fan_out(self, job: FanoutJob) -> None:
+        """One job of a big room's fan-out: the fan-out function's work (see `chat.pushes`)."""
+        self._pushes.fan_out(job)
 
     def close(self) -> None:
         """Release the notifier's threads (a process that stops; a Lambda container never calls it)."""
@@ -148,7 +119,7 @@ class ChatService:
         change = self._store.add_connection(connection, seed, iso(now), now)
         room_ids = self._store.index_connection(identity.user_id, connection)
         if change.changed:
-            self._push_presence(change.user, room_ids, online=True)
+            self._pushes.to_contacts(change.user, _presence(change.user, online=True), room_ids=room_ids)
 
     def disconnect(self, connection_id: str) -> None:
         now = self._clock()
@@ -157,7 +128,7 @@ class ChatService:
             return
         room_ids = self._store.unindex_connection(change.user.user_id, connection_id)
         if change.changed:
-            self._push_presence(change.user, room_ids, online=False)
+            self._pushes.to_contacts(change.user, _presence(change.user, online=False), room_ids=room_ids)
 
     def admit(self, identity: Identity, action: str | None) -> None:
         """Gatekeeping for every frame, valid or not: an expired token, then the sender's frame budget."""
@@ -236,7 +207,7 @@ class ChatService:
         if appended.created:
             self._metrics.count("MessagesStored")
             # The sender's own connection gets the ack; its other connections (other tabs, phone) get the push.
-            self._push_to_room(
+            self._pushes.to_room(
                 member.room, p.MessagePush(message=appended.message), skip_connection=caller.connection_id
             )
         else:
@@ -257,7 +228,7 @@ class ChatService:
             user_name=self._name_of(caller, member.profile),
             is_typing=frame.is_typing,
         )
-        self._push_to_room(room, push, skip_user=caller.user_id)
+        self._pushes.to_room(room, push, skip_user=caller.user_id)
 
     def history(self, caller: Caller, frame: p.History) -> p.HistoryPage:
         room = self._store.room_of_member(frame.room_id, caller.user_id).room
@@ -304,11 +275,9 @@ class ChatService:
         room = self._store.remove_member(room.id, caller.user_id)
         reply = self._reply_and_push_room(caller, room)
         # The leaver's other connections learn it too (no longer in the room's index): the room no longer lists them.
-        with self._best_effort("room push"):
-            leaver = self._store.get_users([caller.user_id]).get(caller.user_id)
-            if leaver is not None:
-                others = [(None, RoomConnection(leaver.user_id, c)) for c in leaver.live_connections(self._clock())]
-                self._deliver([t for t in others if t[1].connection_id != caller.connection_id], p.encode(reply))
+        leaver = self._store.get_users([caller.user_id]).get(caller.user_id)
+        if leaver is not None:
+            self._pushes.to_user(leaver, reply, skip=caller.connection_id)
         return reply
 
     def list_rooms(self, caller: Caller, frame: p.ListRooms) -> p.RoomsFrame:
@@ -363,7 +332,7 @@ class ChatService:
         user = self._store.update_profile(caller.user_id, name=frame.name, avatar_url=frame.avatar_url)
         reply = p.ProfileFrame(user=_user_info(user, self._clock()))
         # Contacts see the new name at once; the sender's other connections too.
-        self._push_to_contacts(user, reply, skip=caller.connection_id, including_self=True)
+        self._pushes.to_contacts(user, reply, skip=caller.connection_id, including_self=True)
         return reply
 
     # ------------------------------------------------------------------------------------------ helpers
@@ -378,139 +347,12 @@ class ChatService:
 
     def _reply_and_push_room(self, caller: Caller, room: RoomRecord) -> p.RoomFrame:
         frame = p.RoomFrame(room=_room(room))
-        self._push_to_room(room, frame, skip_connection=caller.connection_id)
+        self._pushes.to_room(room, frame, skip_connection=caller.connection_id)
         return frame
 
-    def _push_presence(self, user: User, room_ids: Sequence[str], *, online: bool) -> None:
-        push = p.PresencePush(user_id=user.user_id, online=online, last_seen=user.last_seen)
-        self._push_to_contacts(user, push, room_ids=room_ids)
 
-    def _push_to_contacts(
-        self,
-        user: User,
-        frame: p.ServerFrame,
-        *,
-        room_ids: Sequence[str] | None = None,
-        skip: str | None = None,
-        including_self: bool = False,
-    ) -> None:
-        """The online members of the user's rooms up to PRESENCE_PUSH_MAX_MEMBERS (and the user's own connections,
-        if asked): one read of the rooms, one of each small room's live connections."""
-        with self._best_effort(f"{type(frame).model_fields['type'].default} push"):
-            rooms = self._store.get_rooms(room_ids) if room_ids is not None else self._store.rooms_of(user.user_id)
-            targets: dict[str, Target] = {}
-            for room in rooms:
-                if room.member_count <= PRESENCE_PUSH_MAX_MEMBERS:
-                    for entry in self._store.room_connections(room.id).connections:
-                        targets.setdefault(entry.connection_id, (room.id, entry))
-            if including_self:
-                for connection in user.live_connections(self._clock()):
-                    targets.setdefault(connection.connection_id, (None, RoomConnection(user.user_id, connection)))
-            self._deliver(
-                [
-                    target
-                    for cid, target in targets.items()
-                    if cid != skip and (including_self or target[1].user_id != user.user_id)
-                ],
-                p.encode(frame),
-            )
-
-    def _push_to_room(
-        self,
-        room: RoomRecord,
-        frame: p.ServerFrame,
-        *,
-        skip_connection: str | None = None,
-        skip_user: str | None = None,
-    ) -> None:
-        """Every live connection of the room: inline for a small room, through the fan-out queue for a big one."""
-        job = FanoutJob(room.id, p.encode(frame).decode(), skip_connection_id=skip_connection, skip_user_id=skip_user)
-        with self._best_effort(f"{type(frame).model_fields['type'].default} push"):
-            if room.member_count > INLINE_PUSH_MAX_MEMBERS and self._queue is not None:
-                self._queue.enqueue([job])
-                self._metrics.count("FanoutsQueued")
-                return
-            entries = self._store.room_connections(room.id).connections
-            self._deliver(self._targets(job, entries), job.payload.encode())
-
-    def fan_out(self, job: FanoutJob) -> None:
-        """One job of a big room's fan-out (the fan-out function's work). The next page's job is queued before
-        this page is posted, so pages go out in parallel; connections that failed are queued again, with a
-        delay. Raises when it cannot queue: the job is then retried whole (a page may be pushed twice; clients
-        drop a message they have by its seq)."""
-        if job.retry:
-            entries = list(job.retry)
-        else:
-            page = self._store.room_connections(job.room_id, after=job.after_connection_id, limit=FANOUT_PAGE_SIZE)
-            if page.next_after is not None:
-                self._enqueue(replace(job, after_connection_id=page.next_after))
-            entries = page.connections
-        failed = self._deliver(self._targets(job, entries), job.payload.encode())
-        if not failed:
-            return
-        if job.attempt + 1 < MAX_FANOUT_ATTEMPTS:
-            self._enqueue(replace(job, after_connection_id=None, retry=tuple(failed), attempt=job.attempt + 1))
-        else:
-            self._metrics.count("PushesAbandoned", len(failed))
-            _log.warning("%d push(es) abandoned after %d attempts", len(failed), MAX_FANOUT_ATTEMPTS)
-
-    def _enqueue(self, job: FanoutJob) -> None:
-        if self._queue is None:
-            raise RuntimeError("fan_out needs the fan-out queue")
-        self._queue.enqueue([job])
-
-    @staticmethod
-    def _targets(job: FanoutJob, entries: Iterable[RoomConnection]) -> list[Target]:
-        return [
-            (job.room_id, entry)
-            for entry in entries
-            if entry.connection_id != job.skip_connection_id and entry.user_id != job.skip_user_id
-        ]
-
-    @contextmanager
-    def _best_effort(self, what: str) -> Iterator[None]:
-        """A push never fails the action it follows, whose change (a message, a room, a connection) is already
-        stored: its failure is logged and counted, never the caller's error. Clients that missed a push catch up
-        with `history afterSeq` and `listRooms`."""
-        try:
-            yield
-        except Exception as exc:
-            self._metrics.count("PushFailures")
-            _log.warning("%s failed; the action stands: %s", what, type(exc).__name__)
-
-    def _deliver(self, targets: Sequence[Target], payload: bytes) -> list[RoomConnection]:
-        """Post `payload` to every target, forget the gone ones; the ones that failed (to try again later)."""
-        now = self._clock()
-        live = {
-            entry.connection_id: (room_id, entry) for room_id, entry in targets if entry.connection.expires_at > now
-        }
-        if not live:
-            return []
-        started = time.monotonic()
-        delivery = self._notifier.post(list(live), payload)
-        self._metrics.milliseconds("FanoutDuration", (time.monotonic() - started) * 1000)
-        self._metrics.count("Recipients", delivery.delivered)
-        if delivery.failed:
-            self._metrics.count("FailedDeliveries", len(delivery.failed))
-        opening = [cid for cid in delivery.gone if self._may_be_opening(live[cid][1].connection, now)]
-        if opening:
-            # 410 from a connection whose $connect may still be running: it opens right after, so keep it.
-            self._metrics.count("PushesDroppedWhileOpening", len(opening))
-            _log.info("%d push(es) dropped: connection still opening", len(opening))
-        gone_by_room: dict[str | None, list[RoomConnection]] = {}
-        for cid in delivery.gone:
-            if cid not in opening:
-                room_id, entry = live[cid]
-                gone_by_room.setdefault(room_id, []).append(entry)
-        if gone_by_room:
-            self._metrics.count("GoneConnections", sum(len(entries) for entries in gone_by_room.values()))
-            for room_id, entries in gone_by_room.items():
-                self._store.forget_connections(room_id, entries)
-        return [live[cid][1] for cid in delivery.failed]
-
-    def _may_be_opening(self, connection: LiveConnection, now: float) -> bool:
-        opened_at = connection.expires_at - self._limits.connection_lifetime_seconds
-        return now - opened_at < CONNECT_WINDOW_SECONDS
+def _presence(user: User, *, online: bool) -> p.PresencePush:
+    return p.PresencePush(user_id=user.user_id, online=online, last_seen=user.last_seen)
 
 
 def default_name(user_id: str) -> str:
