@@ -29,7 +29,7 @@ import botocore.client
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from chat import service
+from chat import pushes, service
 from chat.ports import FanoutJob, Identity, LiveConnection, RoomConnection
 from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, load_settings
@@ -268,8 +268,9 @@ def chat_session(recorder: Recorder) -> None:
     # big rooms (every room is one here, with pages of one connection): sendMessage, typing and a room change hand
     # their push to the fan-out queue; the fan-out function posts page by page, queueing each next page (carol's
     # connection is gone), plus a retry of two connections and a record that is not a job.
-    inline, page_size = service.INLINE_PUSH_MAX_MEMBERS, service.FANOUT_PAGE_SIZE
-    service.INLINE_PUSH_MAX_MEMBERS, service.FANOUT_PAGE_SIZE = 0, 1
+    inline, page_size = pushes.INLINE_PUSH_MAX_MEMBERS, pushes.FANOUT_PAGE_SIZE
+    pushes.INLINE_PUSH_MAX_MEMBERS = service.INLINE_PUSH_MAX_MEMBERS = 0  # the service's: typing's interval
+    pushes.FANOUT_PAGE_SIZE = 1
     try:
         carol.connect()
         alice.send("sendMessage", roomId=room_id, content="to many", clientMsgId=str(uuid.uuid4()))
@@ -281,7 +282,8 @@ def chat_session(recorder: Recorder) -> None:
         payload = json.dumps({"type": "typing", "roomId": room_id, "userId": "alice", "isTyping": True})
         fan_out(recorder, [sqs_record(FanoutJob(room_id, payload, retry=retry, attempt=1).to_json()), sqs_record("?")])
     finally:
-        service.INLINE_PUSH_MAX_MEMBERS, service.FANOUT_PAGE_SIZE = inline, page_size
+        pushes.INLINE_PUSH_MAX_MEMBERS = service.INLINE_PUSH_MAX_MEMBERS = inline
+        pushes.FANOUT_PAGE_SIZE = page_size
     # history: after a seq, before a seq, the latest page.
     bob.send("history", roomId=room_id, afterSeq=0)
     bob.send("history", roomId=room_id, beforeSeq=10, limit=1)
@@ -314,7 +316,7 @@ def chat_session(recorder: Recorder) -> None:
 def main(out: str) -> None:
     os.environ.update(ENVIRONMENT)
     # Carol's connection answers 410 long after its $connect: every function that pushes must forget it.
-    service.CONNECT_WINDOW_SECONDS = 0
+    pushes.CONNECT_WINDOW_SECONDS = 0
     with mock_aws():
         create_tables(boto3.client("dynamodb"), TABLE_NAMES)
         assert boto3.client("sqs").create_queue(QueueName=FANOUT_QUEUE_NAME)["QueueUrl"] == FANOUT_QUEUE_URL

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chat.service import INLINE_PUSH_MAX_MEMBERS
+from chat.pushes import INLINE_PUSH_MAX_MEMBERS
 from local.dynamodb import EmbeddedDynamoDB
 from local.events import REGION
 from local.functions import FunctionRunner, Invocation
