@@ -92,3 +92,15 @@ def test_the_handler_never_logs_a_body(service: StubService, caplog: pytest.LogC
     assert [r.getMessage() for r in caplog.records].count("fan-out job failed: to be redelivered") == 2
     for logged in caplog.records:
         assert SECRET not in repr(vars(logged)) + caplog.text
+
+
+def test_a_records_log_lines_carry_its_own_keys_not_the_previous_records(
+    service: StubService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys_when_logged: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        lambda_app.logger, "error", lambda *a, **k: keys_when_logged.append(dict(lambda_app.logger.get_current_keys()))
+    )
+    lambda_app.handle_fanout_batch({"Records": [record("m-a", job("a").to_json()), record("bad", "{")]})
+    (keys,) = keys_when_logged  # the malformed record's line
+    assert keys["messageId"] == "bad" and "roomId" not in keys and "attempt" not in keys

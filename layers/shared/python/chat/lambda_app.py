@@ -191,6 +191,7 @@ def handle_fanout_batch(event: dict[str, Any]) -> dict[str, Any]:
     for record in event.get("Records") or []:
         message_id = str(record.get("messageId"))
         attributes = record.get("attributes") or {}
+        logger.remove_keys(["roomId", "attempt"])  # the previous record's
         logger.append_keys(messageId=message_id, receiveCount=attributes.get("ApproximateReceiveCount"))
         try:
             job = FanoutJob.from_json(record["body"])
