@@ -11,7 +11,8 @@ queue's redrive policy moves a message to the dead-letter queue (moto does this 
 moto is not thread-safe, so every SQS request goes through the embedded server, which serializes requests with one
 lock. That is also why the poller does not long-poll: a `WaitTimeSeconds` receive would hold the lock, and every
 DynamoDB request with it, for its whole wait. It polls without waiting and sleeps between empty polls instead
-(`poll_interval_seconds`), on an event that `stop()` sets: every loop is bounded and ends promptly.
+(`poll_interval_seconds`, doubling up to `max_poll_interval_seconds` while the queue stays empty, back to the
+minimum after a batch), on an event that `stop()` sets: every loop is bounded and ends promptly.
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ class QueuePoller:
         *,
         threads: int = 2,
         poll_interval_seconds: float = 0.05,
+        max_poll_interval_seconds: float = 0.25,
         region: str = REGION,
         frame_log: FrameLog | None = None,
     ) -> None:
@@ -132,6 +134,7 @@ class QueuePoller:
         self._runner = runner
         self._function = function
         self._poll_interval = poll_interval_seconds
+        self._max_poll_interval = max(poll_interval_seconds, max_poll_interval_seconds)
         self._region = region
         self._stopping = threading.Event()
         self._threads = [
@@ -155,14 +158,18 @@ class QueuePoller:
         return any(thread.is_alive() for thread in self._threads)
 
     def _run(self) -> None:
+        wait = self._poll_interval
         while not self._stopping.is_set():
             try:
                 handled = self.poll_once()
             except Exception:
                 log.exception("polling the fan-out queue failed")
                 handled = False
-            if not handled:
-                self._stopping.wait(self._poll_interval)
+            if handled:
+                wait = self._poll_interval
+            else:
+                self._stopping.wait(wait)
+                wait = min(wait * 2, self._max_poll_interval)
 
     def poll_once(self) -> bool:
         """Receive one batch and settle it; False when the queue had nothing visible."""

@@ -77,7 +77,9 @@ class Recorder:
 
 def poller(sqs: Any, q: FanoutQueues, handler: Handler, **options: Any) -> tuple[QueuePoller, FunctionRunner]:
     runner = FunctionRunner({"fanout": handler}, max_workers=4, timeout_seconds=5)
-    return QueuePoller(sqs, q, runner, "fanout", poll_interval_seconds=0.02, **options), runner
+    return QueuePoller(
+        sqs, q, runner, "fanout", poll_interval_seconds=0.02, max_poll_interval_seconds=0.05, **options
+    ), runner
 
 
 def count(sqs: Any, url: str) -> int:
