@@ -84,10 +84,12 @@ class RoomStore:
         return [_room_from(item) for item in self._db.batch_get(self._rooms, keys, "get_rooms", consistent=False)]
 
     def room_of_member(self, room_id: str, user_id: str) -> MemberView:
-        """One BatchGetItem: the room, its counter and the membership (consistent), the member's profile."""
+        """One BatchGetItem: the membership and the counter (consistent: a member added a moment ago may act at
+        once, and a stale lastSeq would cost a failed transaction), the room and the member's profile (eventually
+        consistent, half the read units: a name or a member count a second old changes nothing)."""
         found = self._db.batch_get_one_each(
             {
-                self._rooms: ({"roomId": _s(room_id)}, True),
+                self._rooms: ({"roomId": _s(room_id)}, False),
                 self._counters: ({"roomId": _s(room_id)}, True),
                 self._members: ({"roomId": _s(room_id), "userId": _s(user_id)}, True),
                 self._db.users: ({"userId": _s(user_id)}, False),
