@@ -1,5 +1,5 @@
-"""Least privilege, as data: the exact DynamoDB actions each function calls on each table or index, and which
-functions post to connections.
+"""Least privilege, as data: the exact DynamoDB actions each function calls on each table or index, which
+functions post to connections, and which send to or consume the fan-out queue.
 
 The functions construct turns this into IAM policies. tests/infra/test_parity.py runs every handler under moto
 through every path (parity_scenario.py) and checks both ways: every call is granted, and every grant is called.
@@ -10,7 +10,7 @@ table's.
 
 from __future__ import annotations
 
-from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS, SIGN_UP_FUNCTION
+from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, FUNCTIONS, SIGN_UP_FUNCTION
 from chat.tables import TABLES, USERS_BY_NAME_INDEX
 
 Actions = tuple[str, ...]
@@ -90,13 +90,28 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
             USERS_BY_NAME: (QUERY,),  # listUsers
         },
     ),
+    # The fan-out queue's consumer: a page of the room's live connections (or the connections of a retry), posted
+    # to; the ones found gone are forgotten.
+    FANOUT_FUNCTION: merged(PUSH),
 }
 
 # Functions that post frames to connections through the API Gateway Management API (POST only: no handler
 # reads a connection or closes one).
-POSTS_TO_CONNECTIONS: frozenset[str] = frozenset({"connect", "disconnect", "send_message", "typing", "rooms"})
+POSTS_TO_CONNECTIONS: frozenset[str] = frozenset(
+    {"connect", "disconnect", "send_message", "typing", "rooms", FANOUT_FUNCTION}
+)
+
+# The fan-out queue (chat.sqs_queue): who hands it jobs (a big room's message, typing or room change; the fan-out
+# function itself, a room's next page and its retries), with SendMessage, which also allows SendMessageBatch (SQS
+# has no right of its own for it). Who consumes it: the fan-out function's role is what its event source mapping
+# polls with, and Lambda's poller needs exactly these three (AWSLambdaSQSQueueExecutionRole).
+SQS_SEND: Actions = ("sqs:SendMessage",)
+SQS_CONSUME: Actions = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+SENDS_FANOUT_JOBS: frozenset[str] = frozenset({"send_message", "typing", "rooms", FANOUT_FUNCTION})
+CONSUMES_FANOUT_JOBS: frozenset[str] = frozenset({FANOUT_FUNCTION})
 
 assert set(TABLE_ACCESS) == set(FUNCTIONS), "every function needs an entry, even an empty one"
+assert set(FUNCTIONS) >= SENDS_FANOUT_JOBS | CONSUMES_FANOUT_JOBS
 assert {resource for access in TABLE_ACCESS.values() for resource in access} <= {
     *(spec.name for spec in TABLES),
     *(index(spec.name, i.name) for spec in TABLES for i in spec.indexes),

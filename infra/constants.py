@@ -76,6 +76,7 @@ RESERVED_CONCURRENCY: dict[str, int] = {
     "typing": 10,
     "history": 20,
     "rooms": 50,  # ping keeps connections alive
+    "fanout": 10,  # as many as its event source mapping's FANOUT_MAX_CONCURRENCY
 }
 
 # Lambda CPU grows with memory: 512 MB keeps the cold start (pydantic, PyJWT, Powertools) near 1 s.
@@ -95,4 +96,20 @@ SIZING: dict[str, Sizing] = {
     "history": Sizing(512, Duration.seconds(10)),
     # Room changes push the room to its members.
     "rooms": Sizing(512, Duration.seconds(15)),
+    # Up to 10 jobs (pages of a big room's connections) a batch, each posted by a thread pool like send_message's.
+    # The queue's visibility timeout is six times this (infra/fanout.py).
+    "fanout": Sizing(1024, Duration.seconds(20)),
 }
+
+# The fan-out queue's event source mapping (infra/fanout.py).
+FANOUT_BATCH_SIZE = 10
+# No batching window: a job enqueues its room's next page before it posts, so pages follow one another through
+# the queue, and a window would add its wait to every page of a big room.
+FANOUT_MAX_BATCHING_WINDOW = Duration.seconds(0)
+# Concurrent invocations at most: each posts FANOUT_CONCURRENCY (32) at a time, and every post draws on the
+# account's API Gateway budget (10,000 requests per second per Region) that the routes need too.
+FANOUT_MAX_CONCURRENCY = 10
+# Deliveries of a job before it goes to the dead-letter queue (its alarm fires).
+FANOUT_MAX_RECEIVE_COUNT = 5
+# A push older than a day is long superseded: clients have caught up with `history afterSeq`.
+FANOUT_RETENTION = Duration.days(1)

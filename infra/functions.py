@@ -10,16 +10,27 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
-from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION
+from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, Settings
-from infra.access import POSTS_TO_CONNECTIONS, TABLE_ACCESS
+from infra.access import (
+    CONSUMES_FANOUT_JOBS,
+    POSTS_TO_CONNECTIONS,
+    SENDS_FANOUT_JOBS,
+    SQS_CONSUME,
+    SQS_SEND,
+    TABLE_ACCESS,
+)
 from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RESERVED_CONCURRENCY, RUNTIME, SIZING
 from infra.layer_build import ROOT, build_layer
 from infra.tables import ChatTables
 
 FUNCTIONS_DIR = ROOT / "functions"
 # What invokes the functions that serve no route.
-NOT_ROUTES = {AUTHORIZER_FUNCTION: "$connect authorizer", SIGN_UP_FUNCTION: "Cognito post-confirmation trigger"}
+NOT_ROUTES = {
+    AUTHORIZER_FUNCTION: "$connect authorizer",
+    SIGN_UP_FUNCTION: "Cognito post-confirmation trigger",
+    FANOUT_FUNCTION: "fan-out queue (SQS)",
+}
 
 
 class ChatFunctions(Construct):
@@ -33,6 +44,7 @@ class ChatFunctions(Construct):
         token_settings: Mapping[str, str],
         tables: ChatTables,
         post_to_connections_arn: str,
+        fanout_queue_arn: str,
         reserve_concurrency: bool,
     ) -> None:
         """The functions `names` (of FUNCTIONS). `environment` goes to each, `token_settings` (TOKEN_VARIABLES) to
@@ -46,6 +58,7 @@ class ChatFunctions(Construct):
         if set(token_settings) != set(TOKEN_VARIABLES):
             raise ValueError(f"the authorizer's token settings are {list(TOKEN_VARIABLES)}, not {list(token_settings)}")
         self._reserve_concurrency = reserve_concurrency
+        self._fanout_queue_arn = fanout_queue_arn
         layer_dir, layer_hash = build_layer()
         self.layer = aws_lambda.LayerVersion(
             self,
@@ -102,6 +115,10 @@ class ChatFunctions(Construct):
             table_name, _, index_path = resource.partition("/")
             arn = tables.by_name[table_name].table_arn + (f"/{index_path}" if index_path else "")
             role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=[arn]))
+        if name in SENDS_FANOUT_JOBS:
+            role.add_to_policy(iam.PolicyStatement(actions=list(SQS_SEND), resources=[self._fanout_queue_arn]))
+        if name in CONSUMES_FANOUT_JOBS:
+            role.add_to_policy(iam.PolicyStatement(actions=list(SQS_CONSUME), resources=[self._fanout_queue_arn]))
         suppressions = [
             NagPackSuppression(
                 id="AwsSolutions-IAM5",

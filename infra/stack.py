@@ -9,10 +9,11 @@ from aws_cdk import App, Aspects, CfnOutput, Environment, Stack
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from chat.routes import FUNCTIONS, SIGN_UP_FUNCTION
+from chat.routes import FANOUT_FUNCTION, FUNCTIONS, SIGN_UP_FUNCTION
 from infra.auth import ChatAuth
 from infra.config import ChatConfig
 from infra.constants import METRICS_NAMESPACE, SERVICE_NAME, STACK_NAME
+from infra.fanout import FanoutQueue
 from infra.functions import ChatFunctions
 from infra.tables import ChatTables
 from infra.web import WebSite
@@ -29,6 +30,7 @@ class ChatStack(Stack):
             self, "Web", connect_sources=[endpoint.origin, *ChatAuth.browser_origins(config, self)]
         )
         self.auth = auth = ChatAuth(self, "Auth", config=config, site_url=web.url)
+        self.fanout = fanout = FanoutQueue(self, "Fanout")
         # Cognito's sign-up trigger exists only with Cognito: an external issuer signs its users up itself.
         names = [f for f in FUNCTIONS if f != SIGN_UP_FUNCTION or auth.user_pool is not None]
         self.functions = functions = ChatFunctions(
@@ -38,6 +40,8 @@ class ChatStack(Stack):
             environment={
                 **tables.environment(),
                 "CONNECTIONS_ENDPOINT_URL": endpoint.callback_url,
+                # Every function gets the same environment; only those of infra/access.py may send to it.
+                "FANOUT_QUEUE_URL": fanout.url,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
@@ -49,9 +53,11 @@ class ChatStack(Stack):
             },
             tables=tables,
             post_to_connections_arn=endpoint.post_to_connections_arn(),
+            fanout_queue_arn=fanout.arn,
             reserve_concurrency=config.reserve_concurrency,
         )
         endpoint.add_routes(functions.by_name)
+        fanout.subscribe(functions.by_name[FANOUT_FUNCTION])
         if SIGN_UP_FUNCTION in functions.by_name:
             auth.add_sign_up_trigger(functions.by_name[SIGN_UP_FUNCTION])
         web.publish({"websocketUrl": endpoint.url, "auth": auth.web_settings()})

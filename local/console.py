@@ -1,8 +1,10 @@
-"""The local stack's console log: one readable, greppable line per frame, connection and HTTP request.
+"""The local stack's console log: one readable, greppable line per frame, connection, HTTP request and fan-out
+batch (the queue poller's invocations of the fan-out function).
 
     14:03:07.215 in      conn=Jd8kq2 user=Alice        action=sendMessage      bytes=143 ms=21.4
     14:03:07.236 reply   conn=Jd8kq2 user=Alice        type=ack                bytes=301
     14:03:07.231 push    conn=Pq71bX user=Bob          type=message            bytes=278
+    14:03:07.240 fanout  records=1 failed=0 ms=12.5
 
 Never a token or a message's content: sizes, actions and frame types only.
 """

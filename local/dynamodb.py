@@ -1,4 +1,5 @@
-"""An embedded DynamoDB: moto's server on 127.0.0.1, serialized so that it is as linearizable as DynamoDB.
+"""An embedded DynamoDB: moto's server on 127.0.0.1, serialized so that it is as linearizable as DynamoDB. The same
+server is the local stack's SQS (the fan-out queue, local/queue_poller.py): moto serves every service on one port.
 
 moto's backends are not thread-safe: 20 threads running the send transaction against a plain moto server stored
 139 of 500 acknowledged messages, with gaps. One lock around request dispatch makes every request atomic.
@@ -63,6 +64,16 @@ class EmbeddedDynamoDB:
     def client(self, region: str = "us-east-1") -> Any:
         return boto3.client(
             "dynamodb",
+            endpoint_url=self.endpoint_url,
+            region_name=region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def sqs_client(self, region: str = "us-east-1") -> Any:
+        """moto serves every AWS service on the one endpoint: SQS too, serialized with DynamoDB."""
+        return boto3.client(
+            "sqs",
             endpoint_url=self.endpoint_url,
             region_name=region,
             aws_access_key_id="local",

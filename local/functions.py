@@ -119,6 +119,17 @@ class FunctionRunner:
             return Invocation(function, error=exc, ms=_ms_since(started))
         return Invocation(function, result=result, ms=_ms_since(started))
 
+    def invoke_blocking(self, function: str, event: dict[str, Any]) -> Invocation:
+        """`invoke` for a caller that is not on the event loop (the queue poller's threads), on the same pool."""
+        started = time.perf_counter()
+        try:
+            result = self._pool.submit(self._call, function, event).result(self._timeout)
+        except TimeoutError:
+            return Invocation(function, timed_out=True, ms=_ms_since(started))
+        except Exception as exc:
+            return Invocation(function, error=exc, ms=_ms_since(started))
+        return Invocation(function, result=result, ms=_ms_since(started))
+
     def _call(self, function: str, event: dict[str, Any]) -> Any:
         context = LambdaContext(function_name=f"{self._prefix}{function}")
         result = self._handlers[function](event, context)

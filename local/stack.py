@@ -1,5 +1,6 @@
 """The whole local stack on one port of 127.0.0.1: gateway, `@connections`, identity provider, web client, and an
-embedded DynamoDB on a second, internal port.
+embedded DynamoDB (and SQS: the fan-out queue, with a poller in place of Lambda's event source mapping) on a
+second, internal port.
 
     async with LocalStack(StackOptions(port=0)) as stack:
         print(stack.url)
@@ -11,6 +12,7 @@ With `handlers=None` (the product) it sets the handlers' environment (`chat.sett
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import os
@@ -23,7 +25,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from chat.routes import FUNCTIONS
+from chat.routes import FANOUT_FUNCTION, FUNCTIONS
 from chat.settings import Settings, load_settings
 from chat.tables import TABLES
 from local.console import FrameLog
@@ -33,6 +35,7 @@ from local.functions import FunctionRunner, LambdaHandler, load_handlers
 from local.gateway import GatewayLimits, WebSocketGateway, websocket_paths_only
 from local.identity import DevIdentityProvider
 from local.paths import WEB_DIST
+from local.queue_poller import FanoutQueues, QueuePoller, create_fanout_queues
 from local.webclient import add_web_client
 
 log = logging.getLogger("local.stack")
@@ -63,6 +66,12 @@ class StackOptions:
     # Handlers' own JSON logs (Powertools); the console's per-frame lines are the readable log.
     handler_log_level: str = "WARNING"
     web_dist: Path = WEB_DIST  # the built web client (`make web`)
+    # The fan-out queue (infra/fanout.py on AWS): a failed job comes back after the visibility timeout, and goes to
+    # the dead-letter queue after `fanout_max_receive_count` receives, as there. Shorter than AWS's six times the
+    # function's timeout, so that a retry shows within a minute while developing.
+    fanout_visibility_timeout_seconds: int = 30
+    fanout_max_receive_count: int = 5
+    fanout_pollers: int = 2
     extra_environment: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -70,10 +79,15 @@ def table_names(prefix: str) -> dict[str, str]:
     return {spec.name: f"{prefix}{spec.name}" for spec in TABLES}
 
 
-def handler_environment(options: StackOptions, base_url: str, dynamodb_url: str) -> dict[str, str]:
-    """Every variable `chat.settings.Settings` requires, plus what boto3 and Powertools need off AWS."""
+def handler_environment(
+    options: StackOptions, base_url: str, dynamodb_url: str, fanout_queue_url: str | None = None
+) -> dict[str, str]:
+    """Every variable `chat.settings.Settings` requires, plus what boto3 and Powertools need off AWS. The embedded
+    server is DynamoDB and SQS alike."""
     names = table_names(options.table_prefix)
     environment = {spec.env_var: names[spec.name] for spec in TABLES}
+    if fanout_queue_url:
+        environment.update(FANOUT_QUEUE_URL=fanout_queue_url, SQS_ENDPOINT_URL=dynamodb_url)
     environment.update(
         CONNECTIONS_ENDPOINT_URL=base_url,
         DYNAMODB_ENDPOINT_URL=dynamodb_url,
@@ -121,6 +135,8 @@ class LocalStack:
         self._with_dynamodb = handlers is None if embedded_dynamodb is None else embedded_dynamodb
         self._dynamodb: EmbeddedDynamoDB | None = None
         self._runner: FunctionRunner | None = None
+        self._poller: QueuePoller | None = None
+        self.fanout_queues: FanoutQueues | None = None
         self._app_runner: web.AppRunner | None = None
         self._saved_environment: dict[str, str | None] = {}
         self._loaded_real_handlers = False
@@ -164,12 +180,28 @@ class LocalStack:
             self._dynamodb = EmbeddedDynamoDB(host=options.host)
             self._dynamodb.start()
             self._dynamodb.create_tables(table_names(options.table_prefix))
+            self.fanout_queues = create_fanout_queues(
+                self._dynamodb.sqs_client(REGION),
+                f"{options.table_prefix}fanout",
+                visibility_timeout_seconds=options.fanout_visibility_timeout_seconds,
+                max_receive_count=options.fanout_max_receive_count,
+            )
         if handlers is None:
             assert self._dynamodb is not None, "the real handlers need the embedded DynamoDB"
-            self._apply_environment(handler_environment(options, self.url, self._dynamodb.endpoint_url))
+            queue_url = self.fanout_queues.url if self.fanout_queues else None
+            self._apply_environment(handler_environment(options, self.url, self._dynamodb.endpoint_url, queue_url))
             handlers = load_handlers(FUNCTIONS)
             self._loaded_real_handlers = True
         self._runner = FunctionRunner(handlers, max_workers=options.handler_workers)
+        if self._dynamodb is not None and self.fanout_queues is not None and self._runner.has(FANOUT_FUNCTION):
+            self._poller = QueuePoller(
+                self._dynamodb.sqs_client(REGION),
+                self.fanout_queues,
+                self._runner,
+                FANOUT_FUNCTION,
+                threads=options.fanout_pollers,
+            )
+            self._poller.start()
         self.identity = DevIdentityProvider(
             self.url, options.audience, self._runner, access_token_seconds=options.access_token_seconds
         )
@@ -202,7 +234,12 @@ class LocalStack:
         Settings.from_environ(os.environ)  # fail now, with every problem named, rather than on the first frame
 
     async def stop(self) -> None:
-        """Close every socket (running `$disconnect`), stop serving, stop the handlers' pool and DynamoDB."""
+        """Stop polling the fan-out queue, close every socket (running `$disconnect`), stop serving, stop the
+        handlers' pool and DynamoDB."""
+        if self._poller is not None:
+            # In a thread: a batch in flight posts to the gateway, which this event loop serves.
+            await asyncio.to_thread(self._poller.stop)
+            self._poller = None
         if self.gateway is not None:
             await self.gateway.shutdown()
         if self._app_runner is not None:

@@ -6,6 +6,8 @@ settings only for the authorizer). Paths that depend on AWS's answers are provok
 
 - a connection (`GONE_CONNECTION`) answers 410 Gone and is dropped each time: its user reconnects before every
   fan-out of every function that pushes, so that each one cleans up after it;
+- the fan-out function gets an SQS batch of a job for the room (met by the gone connection too) and a malformed
+  record; the fan-out queue is moto's, at `FANOUT_QUEUE_URL`;
 - `without_returned_items()` drops the item a failed condition returns (as DynamoDB does when there is none,
   e.g. a rate-limit bucket that expired between two writes), so that the fallback reads run too.
 """
@@ -27,9 +29,9 @@ import botocore.client
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from chat import service
-from chat.ports import Identity
-from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION
+from chat import pushes, service
+from chat.ports import FanoutJob, Identity, LiveConnection, RoomConnection
+from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, load_settings
 from chat.tables import TABLES
 from infra.constants import STAGE_NAME
@@ -39,9 +41,13 @@ from local.dynamodb import create_tables
 ENDPOINT = f"https://{events.API_ID}.execute-api.{events.REGION}.amazonaws.com/{STAGE_NAME}"
 TABLE_NAMES = {spec.name: f"chat-{spec.name}" for spec in TABLES}
 GONE_CONNECTION = "goneConnection="
+FANOUT_QUEUE_NAME = "chat-fanout"
+FANOUT_QUEUE_URL = f"https://sqs.{events.REGION}.amazonaws.com/{events.ACCOUNT_ID}/{FANOUT_QUEUE_NAME}"
+FANOUT_QUEUE_ARN = f"arn:aws:sqs:{events.REGION}:{events.ACCOUNT_ID}:{FANOUT_QUEUE_NAME}"
 ENVIRONMENT = {
     **{spec.env_var: TABLE_NAMES[spec.name] for spec in TABLES},
     "CONNECTIONS_ENDPOINT_URL": ENDPOINT,
+    "FANOUT_QUEUE_URL": FANOUT_QUEUE_URL,
     # A burst of 1000 frames refilled over an hour: after its first frame, every user is mid-burst (the
     # rate limiter's second, conditional write) for the rest of the scenario.
     "RATE_LIMIT_FRAMES": "1000",
@@ -132,7 +138,7 @@ class Recorder:
 
 def _summary(params: dict[str, Any]) -> dict[str, Any]:
     """What decides the IAM action and resource of a call."""
-    summary = {k: params[k] for k in ("TableName", "IndexName", "ConnectionId") if k in params}
+    summary = {k: params[k] for k in ("TableName", "IndexName", "ConnectionId", "QueueUrl") if k in params}
     if "RequestItems" in params:
         summary["RequestItems"] = sorted(params["RequestItems"])
     if "TransactItems" in params:
@@ -193,6 +199,42 @@ def _seed_expired_connection(user_id: str) -> None:
     )
 
 
+def sqs_record(body: str) -> dict[str, Any]:
+    """One record of the event Lambda's SQS event source mapping sends."""
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": uuid.uuid4().hex,
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": str(int(time.time() * 1000)),
+            "SenderId": events.ACCOUNT_ID,
+            "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
+        },
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": FANOUT_QUEUE_ARN,
+        "awsRegion": events.REGION,
+    }
+
+
+def fan_out(recorder: Recorder, extra: list[dict[str, Any]]) -> None:
+    """What Lambda's event source mapping does: the fan-out function gets batches of what the queue holds (and
+    `extra` records in the first), until the queue is empty (a job's next page is another message)."""
+    sqs = boto3.client("sqs")
+    for _ in range(50):
+        messages = sqs.receive_message(QueueUrl=FANOUT_QUEUE_URL, MaxNumberOfMessages=10).get("Messages", [])
+        records, extra = [sqs_record(m["Body"]) for m in messages] + extra, []
+        if not records:
+            return
+        recorder.invoke(FANOUT_FUNCTION, {"Records": records})
+        if messages:
+            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
+            sqs.delete_message_batch(QueueUrl=FANOUT_QUEUE_URL, Entries=entries)
+    raise AssertionError("the fan-out queue never emptied")
+
+
 def chat_session(recorder: Recorder) -> None:
     recorder.authorize(events.authorizer_event(events.ConnectionInfo(stage=STAGE_NAME, api_id=events.API_ID), {}))
     alice, bob, dave = User(recorder, "alice"), User(recorder, "bob"), User(recorder, "dave")
@@ -221,6 +263,27 @@ def chat_session(recorder: Recorder) -> None:
     alice.send("typing", roomId=room_id, isTyping=True)
     with recorder.without_returned_items():
         alice.send("typing", roomId=room_id, isTyping=False)
+    # fanout: a batch of jobs for the room, from the fan-out queue.
+    carol.connect()
+    # big rooms (every room is one here, with pages of one connection): sendMessage, typing and a room change hand
+    # their push to the fan-out queue; the fan-out function posts page by page, queueing each next page (carol's
+    # connection is gone), plus a retry of two connections and a record that is not a job.
+    inline, page_size = pushes.INLINE_PUSH_MAX_MEMBERS, pushes.FANOUT_PAGE_SIZE
+    pushes.INLINE_PUSH_MAX_MEMBERS = service.INLINE_PUSH_MAX_MEMBERS = 0  # the service's: typing's interval
+    pushes.FANOUT_PAGE_SIZE = 1
+    try:
+        carol.connect()
+        alice.send("sendMessage", roomId=room_id, content="to many", clientMsgId=str(uuid.uuid4()))
+        alice.send("typing", roomId=room_id, isTyping=True)
+        alice.send("typing", roomId=room_id, isTyping=False)  # within the interval: coalesced
+        alice.send("createRoom", name="big", memberIds=["bob", "carol"])
+        later = int(time.time()) + 3600
+        retry = (RoomConnection("bob", LiveConnection(bob.connection.connection_id, later)),)
+        payload = json.dumps({"type": "typing", "roomId": room_id, "userId": "alice", "isTyping": True})
+        fan_out(recorder, [sqs_record(FanoutJob(room_id, payload, retry=retry, attempt=1).to_json()), sqs_record("?")])
+    finally:
+        pushes.INLINE_PUSH_MAX_MEMBERS = service.INLINE_PUSH_MAX_MEMBERS = inline
+        pushes.FANOUT_PAGE_SIZE = page_size
     # history: after a seq, before a seq, the latest page.
     bob.send("history", roomId=room_id, afterSeq=0)
     bob.send("history", roomId=room_id, beforeSeq=10, limit=1)
@@ -253,9 +316,10 @@ def chat_session(recorder: Recorder) -> None:
 def main(out: str) -> None:
     os.environ.update(ENVIRONMENT)
     # Carol's connection answers 410 long after its $connect: every function that pushes must forget it.
-    service.CONNECT_WINDOW_SECONDS = 0
+    pushes.CONNECT_WINDOW_SECONDS = 0
     with mock_aws():
         create_tables(boto3.client("dynamodb"), TABLE_NAMES)
+        assert boto3.client("sqs").create_queue(QueueName=FANOUT_QUEUE_NAME)["QueueUrl"] == FANOUT_QUEUE_URL
         recorder = Recorder()
         chat_session(recorder)
     with open(out, "w") as handle:

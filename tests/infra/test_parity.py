@@ -18,14 +18,22 @@ from typing import Any
 
 import pytest
 from cdk_template import allows, references, resolve, role_statements
-from parity_scenario import ENDPOINT, GONE_CONNECTION, TABLE_NAMES
+from parity_scenario import ENDPOINT, FANOUT_QUEUE_ARN, FANOUT_QUEUE_URL, GONE_CONNECTION, TABLE_NAMES
 from stack_synth import Synth
 
 from chat.routes import AUTHORIZER_FUNCTION, FUNCTIONS
 from chat.settings import TOKEN_VARIABLES, Settings
 from chat.tables import TABLES
 from infra import access
-from infra.access import POSTS_TO_CONNECTIONS, TABLE_ACCESS, index
+from infra.access import (
+    CONSUMES_FANOUT_JOBS,
+    POSTS_TO_CONNECTIONS,
+    SENDS_FANOUT_JOBS,
+    SQS_CONSUME,
+    SQS_SEND,
+    TABLE_ACCESS,
+    index,
+)
 from infra.constants import HANDLER, PYTHON_VERSION, STAGE_NAME, WHEEL_MACHINE
 from infra.layer_build import REQUIREMENTS, ROOT
 from local.events import ACCOUNT_ID, API_ID, REGION
@@ -57,6 +65,9 @@ def _values(synth: Synth) -> tuple[_Values, _Values]:
     )
     for name, table in synth.stack.tables.by_name.items():
         refs[synth.logical_id(table)] = TABLE_NAMES[name]
+    refs[synth.logical_id(synth.stack.fanout.queue)] = FANOUT_QUEUE_URL
+    arns[synth.logical_id(synth.stack.fanout.queue)] = FANOUT_QUEUE_ARN
+    arns[synth.logical_id(synth.stack.fanout.dead_letters)] = f"{FANOUT_QUEUE_ARN}-dead-letters"
     return refs, arns
 
 
@@ -117,6 +128,29 @@ def test_only_pushing_functions_may_post_to_connections_and_none_may_read_or_clo
             assert not allows(statements, "execute-api:ManageConnections", elsewhere, refs, arns), function
 
 
+# Every SQS action on a queue a role could be granted by mistake.
+SQS_ACTIONS = tuple(
+    f"sqs:{action}"
+    for action in (
+        "SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes",
+        "GetQueueUrl", "PurgeQueue", "SetQueueAttributes", "DeleteQueue", "StartMessageMoveTask",
+    )
+)  # fmt: skip
+
+
+def test_only_the_functions_of_the_access_table_may_send_to_or_consume_the_fanout_queue(cognito: Synth) -> None:
+    refs, arns = _values(cognito)
+    dead_letters = arns[cognito.logical_id(cognito.stack.fanout.dead_letters)]
+    for function in FUNCTIONS:
+        statements = _statements(cognito, function)
+        granted = (SQS_SEND if function in SENDS_FANOUT_JOBS else ()) + (
+            SQS_CONSUME if function in CONSUMES_FANOUT_JOBS else ()
+        )
+        for action in SQS_ACTIONS:
+            assert allows(statements, action, FANOUT_QUEUE_ARN, refs, arns) is (action in granted), (function, action)
+            assert not allows(statements, action, dead_letters, refs, arns), (function, action)
+
+
 def test_the_authorizer_may_only_log_and_trace(cognito: Synth) -> None:
     actions = [a for s in _statements(cognito, AUTHORIZER_FUNCTION) for a in _as_list(s["Action"])]
     assert {a.split(":")[0] for a in actions} == {"logs", "xray"}
@@ -147,6 +181,10 @@ def required_permissions(call: dict[str, Any]) -> list[tuple[str, str]]:
         api, stage = re.fullmatch(r"https://([^.]+)\.execute-api\.[^/]+/([^/]+)/?", call["endpoint"]).groups()  # type: ignore[union-attr]
         method = {"PostToConnection": "POST", "GetConnection": "GET", "DeleteConnection": "DELETE"}[operation]
         return [("execute-api:ManageConnections", _connection_arn(api, stage, method, params["ConnectionId"]))]
+    if service == "sqs":
+        # SendMessageBatch needs sqs:SendMessage (SQS has no right of its own for the batch actions).
+        action = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage"}.get(operation, operation)
+        return [(f"sqs:{action}", _queue_arn(params["QueueUrl"]))]
     if service != "dynamodb":
         return [(f"{service}:{operation}", "*")]
     if operation == "TransactWriteItems" or operation == "TransactGetItems":
@@ -168,6 +206,12 @@ def required_permissions(call: dict[str, Any]) -> list[tuple[str, str]]:
     if "IndexName" in params:
         resource += f"/index/{params['IndexName']}"
     return [(f"dynamodb:{operation}", resource)]
+
+
+def _queue_arn(queue_url: str) -> str:
+    """arn:aws:sqs:{region}:{account}:{name} of https://sqs.{region}.amazonaws.com/{account}/{name}."""
+    region, account, name = re.fullmatch(r"https://sqs\.([^.]+)\.[^/]+/(\d+)/([^/]+)", queue_url).groups()  # type: ignore[union-attr]
+    return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
 def test_the_handlers_ran_the_whole_session_without_errors(recorded: dict[str, Any]) -> None:
@@ -199,6 +243,9 @@ def _used(calls: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
             if action.startswith("dynamodb:"):
                 table, _, index_path = arn.partition(":table/")[2].partition("/")
                 resource = logical[table] + (f"/{index_path}" if index_path else "")
+            elif action.startswith("sqs:"):
+                assert arn == FANOUT_QUEUE_ARN, arn
+                resource = "fanout-queue"
             else:
                 resource = "@connections"
             used.add((call["function"], resource, action))
@@ -208,7 +255,9 @@ def _used(calls: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
 def _granted() -> set[tuple[str, str, str]]:
     post = "execute-api:ManageConnections"
     tables = {(f, r, a) for f, access in TABLE_ACCESS.items() for r, actions in access.items() for a in actions}
-    return tables | {(f, "@connections", post) for f in POSTS_TO_CONNECTIONS}
+    granted = tables | {(f, "@connections", post) for f in POSTS_TO_CONNECTIONS}
+    # Consuming is the event source mapping's (Lambda's poller, with the function's role), never a handler's call.
+    return granted | {(f, "fanout-queue", a) for f in SENDS_FANOUT_JOBS for a in SQS_SEND}
 
 
 def _as_access_entries(used: set[tuple[str, str, str]], functions: set[str]) -> str:
@@ -218,7 +267,7 @@ def _as_access_entries(used: set[tuple[str, str, str]], functions: set[str]) -> 
     for function in sorted(functions):
         resources: dict[str, list[str]] = {}
         for f, resource, action in sorted(used):
-            if f == function and resource != "@connections":
+            if f == function and resource not in ("@connections", "fanout-queue"):
                 resources.setdefault(resource, []).append(short.get(action, repr(action)))
         entries = ", ".join(f"{_resource_literal(r)}: {_tuple(actions)}" for r, actions in resources.items())
         lines.append(f'    "{function}": {{{entries}}},')

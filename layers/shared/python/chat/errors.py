@@ -11,6 +11,7 @@
     ├── Rejected              rejected       (the moderation hook refused the content)
     └── Unavailable           unavailable    (storage contention or throttling that outlasted our retries;
                                               carries retry_after_ms: retrying with the same clientMsgId is safe)
+        └── EnqueueFailed                        (the fan-out queue did not take every job: chat.sqs_queue)
 
 This is the one place that ties errors to codes: `chat.frames.error_frame` turns any exception into a frame.
 """
@@ -74,3 +75,8 @@ def not_a_member(room_id: str) -> Forbidden:
     """The one answer for a room the caller is not in, whether or not it exists: a direct room's id is derived
     from its pair of users, so telling "no such room" from "not yours" would tell anyone who talks to whom."""
     return Forbidden(f"you are not a member of room {room_id}")
+
+
+class EnqueueFailed(Unavailable):
+    """The fan-out queue did not take every job (after our bounded resends): the caller must not report success,
+    so that nothing handed to the queue is silently lost."""

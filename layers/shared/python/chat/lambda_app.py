@@ -14,6 +14,7 @@ from chat.frames import error_frame, read_frame
 from chat.identity import Identity
 from chat.moderation import DEFAULT_WORDS, Moderator
 from chat.observability import MetricUnit, logger, metrics, trace_aws_calls, tracer
+from chat.ports import FanoutJob
 from chat.service import Caller, ChatService, Limits
 from chat.settings import load_settings
 
@@ -39,6 +40,7 @@ def chat_service() -> ChatService:
 
     from chat.dynamo import DynamoChatStore
     from chat.fanout import ManagementApiNotifier
+    from chat.sqs_queue import SqsFanoutQueue
 
     settings = load_settings()
     trace_aws_calls()
@@ -56,10 +58,19 @@ def chat_service() -> ChatService:
             Config(retries={"total_max_attempts": 1}, max_pool_connections=settings.fanout_concurrency)
         ),
     )
+    queue = None
+    if settings.fanout_queue_url:
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=settings.sqs_endpoint_url,
+            config=timeouts.merge(Config(retries={"mode": "standard", "max_attempts": 3})),
+        )
+        queue = SqsFanoutQueue(sqs, settings.fanout_queue_url)
     return ChatService(
         DynamoChatStore(dynamodb, settings),
         ManagementApiNotifier(management_api, max_workers=settings.fanout_concurrency),
         Moderator(settings.moderation_mode, settings.moderation_words or DEFAULT_WORDS),
+        queue=queue,
         limits=Limits(
             rate_limit_frames=settings.rate_limit_frames,
             rate_limit_window_seconds=settings.rate_limit_window_seconds,
@@ -163,6 +174,48 @@ def handle_frame(event: dict[str, Any]) -> dict[str, Any]:
     if reply is None:
         return {"statusCode": 200}
     return {"statusCode": 200, "body": p.encode(reply).decode()}
+
+
+def handle_fanout_batch(event: dict[str, Any]) -> dict[str, Any]:
+    """The fan-out queue's event source mapping (ReportBatchItemFailures): one job per record, each on its own.
+
+    A record whose job raised (it could not enqueue its continuation, or the store failed) is listed in
+    `batchItemFailures`: SQS makes it visible again after the visibility timeout, and after `maxReceiveCount`
+    receives moves it to the dead-letter queue (whose alarm then fires). The others are deleted. A body that is not
+    a job is failed the same way, not dropped: no retry fixes it, but it reaches the DLQ after a few receives, where
+    it can be inspected and redriven once the consumer reads it (a producer and a consumer of different versions
+    during a deployment would otherwise lose every push in between). Bodies are never logged: the payload is a
+    message.
+    """
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records") or []:
+        message_id = str(record.get("messageId"))
+        attributes = record.get("attributes") or {}
+        logger.remove_keys(["roomId", "attempt"])  # the previous record's
+        logger.append_keys(messageId=message_id, receiveCount=attributes.get("ApproximateReceiveCount"))
+        try:
+            job = FanoutJob.from_json(record["body"])
+        except (KeyError, TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+            metrics.add_metric(name="FanoutJobsMalformed", unit=MetricUnit.Count, value=1)
+            logger.error("fan-out job malformed: failed, for the dead-letter queue", error=type(exc).__name__)
+            failures.append({"itemIdentifier": message_id})
+            continue
+        logger.append_keys(roomId=job.room_id, attempt=job.attempt)
+        try:
+            chat_service().fan_out(job)
+        except ChatError as exc:
+            metrics.add_metric(name="FanoutJobsFailed", unit=MetricUnit.Count, value=1)
+            logger.warning("fan-out job failed: to be redelivered", code=exc.code, reason=exc.message)
+            failures.append({"itemIdentifier": message_id})
+        except Exception:
+            metrics.add_metric(name="FanoutJobsFailed", unit=MetricUnit.Count, value=1)
+            logger.exception("fan-out job failed: to be redelivered")
+            failures.append({"itemIdentifier": message_id})
+        else:
+            metrics.add_metric(name="FanoutJobsDone", unit=MetricUnit.Count, value=1)
+    logger.remove_keys(["messageId", "receiveCount", "roomId", "attempt"])
+    logger.info("fan-out batch handled", records=len(event.get("Records") or []), failed=len(failures))
+    return {"batchItemFailures": failures}
 
 
 def _identity(request_context: dict[str, Any]) -> Identity | None:

@@ -12,6 +12,8 @@ ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 AUTHORIZER_FUNCTION = "authorizer"
 # Cognito's post-confirmation trigger (and the local identity provider at sign-up): stores the chosen name.
 SIGN_UP_FUNCTION = "sign_up"
+# Consumes the fan-out queue (SQS): the pushes of rooms too big to push from the send handler.
+FANOUT_FUNCTION = "fanout"
 # Query-string parameter that carries the access token on $connect (browsers cannot set WebSocket headers).
 TOKEN_QUERY_PARAMETER = "token"
 
@@ -32,4 +34,9 @@ ROUTES: dict[str, str] = {
     "updateProfile": "rooms",
     "ping": "rooms",
 }
-FUNCTIONS: tuple[str, ...] = (AUTHORIZER_FUNCTION, SIGN_UP_FUNCTION, *dict.fromkeys(ROUTES.values()))
+FUNCTIONS: tuple[str, ...] = (
+    AUTHORIZER_FUNCTION,
+    SIGN_UP_FUNCTION,
+    *dict.fromkeys(ROUTES.values()),
+    FANOUT_FUNCTION,
+)

@@ -39,6 +39,10 @@ class Settings(BaseModel):
     connections_endpoint_url: str = Field(alias="CONNECTIONS_ENDPOINT_URL")
     # Only for the local stack and tests (moto); unset on AWS.
     dynamodb_endpoint_url: str | None = Field(default=None, alias="DYNAMODB_ENDPOINT_URL")
+    sqs_endpoint_url: str | None = Field(default=None, alias="SQS_ENDPOINT_URL")
+
+    # The fan-out queue (chat.sqs_queue) that big rooms' pushes go through; unset: every push is inline.
+    fanout_queue_url: str | None = Field(default=None, alias="FANOUT_QUEUE_URL")
 
     # Token verification (TOKEN_VARIABLES): None where unset.
     jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")
