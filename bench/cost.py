@@ -18,7 +18,9 @@ MILLION = 1_000_000
 # infra/constants.py SIZING["send_message"] (a test keeps the two equal; importing CDK here would be slow).
 SEND_MESSAGE_MEMORY_MB = 1024
 # infra/constants.py SIZING, per function (MB).
-MEMORY_MB = {"send_message": SEND_MESSAGE_MEMORY_MB, "connect": 512, "disconnect": 512, "typing": 512, "fanout": 1024}
+# infra/constants.py FANOUT_MAX_CONCURRENCY: the fan-out function's invocations at once (a test keeps them equal).
+FANOUT_MAX_CONCURRENCY = 10
+MEMORY_MB = {"send_message": SEND_MESSAGE_MEMORY_MB, "connect": 512, "disconnect": 512, "typing": 512, "fanout": 1769}
 
 # The one price table of the repo: bench/message_cost.py and docs/benchmarks.md use it too.
 PRICES_DATE = "2025-11"  # when these list prices were read from the pages below (us-east-1, first tier)

@@ -48,6 +48,7 @@ from chat.dynamo import DynamoChatStore  # noqa: E402
 from chat.dynamo.items import _member_items, _room_connection_item  # noqa: E402
 from chat.dynamo.live import ROOM_CONNECTION_TTL_SLACK_SECONDS  # noqa: E402
 from chat.ports import LiveConnection, RoomConnection, RoomRecord  # noqa: E402
+from chat.pushes import FANOUT_JOBS_PER_INVOCATION  # noqa: E402
 from chat.service import iso  # noqa: E402
 from chat.settings import Settings, load_settings  # noqa: E402
 from chat.tables import USER_DIRECTORY_PARTITION  # noqa: E402
@@ -192,6 +193,11 @@ class Stack:
         self.meter.forget_tables()
         create_tables(boto3.client("dynamodb"), TABLE_NAMES)
         self.queue_url = self._create_queue()
+        # When each fan-out job was queued, and when each fan-out invocation ran (time.monotonic()): see `jobs`.
+        self.enqueued_at: list[float] = []
+        self.invocations: list[tuple[float, float]] = []
+        if self.queue_url is not None:
+            self._record_enqueues()
         self.settings: Settings = load_settings()
         self.store = DynamoChatStore(boto3.client("dynamodb"), self.settings)
         self.gateway = CountingGateway(self.api)
@@ -202,6 +208,8 @@ class Stack:
             from chat.lambda_app import close_service
 
             close_service()
+        if self.queue_url is not None:
+            self._restore_enqueue()
         self._mock.stop()
         if self.server is not None:
             self.server.stop()
@@ -219,6 +227,40 @@ class Stack:
         reset_caches()
         return url
 
+    def _record_enqueues(self) -> None:
+        from chat.sqs_queue import SqsFanoutQueue
+
+        enqueue = SqsFanoutQueue.enqueue
+        enqueued_at = self.enqueued_at
+
+        def recorded(queue: Any, jobs: Any) -> None:
+            enqueue(queue, jobs)
+            enqueued_at.append(time.monotonic())
+
+        SqsFanoutQueue.enqueue = recorded  # type: ignore[method-assign]
+        self._restore_enqueue = lambda: setattr(SqsFanoutQueue, "enqueue", enqueue)
+
+    def parallel_finish(self, since: float, instances: int, hop_seconds: float) -> float:
+        """Seconds from `since` until the last fan-out job would be done were the jobs run as Lambda runs them, up
+        to `instances` at once, instead of one after another in this process: each job (as long as it took here)
+        starts `hop_seconds` after the job before it queued it, or when an instance is free. The first job is the
+        one the send queued. Only for one chain of page jobs (no retries)."""
+        if not self.invocations:
+            return 0.0
+        queued = [t for t in self.enqueued_at if t >= since]
+        free = [0.0] * instances
+        available = queued[0] - since + hop_seconds
+        finish = 0.0
+        for start, end in self.invocations:
+            slot = min(range(instances), key=free.__getitem__)
+            projected_start = max(available, free[slot])
+            free[slot] = projected_start + (end - start)
+            finish = max(finish, free[slot])
+            # The job queued its successor this long after it started (before it posted).
+            successor = next((t for t in queued if start <= t <= end), end)
+            available = projected_start + (successor - start) + hop_seconds
+        return finish
+
     def drain(self) -> int:
         """Run the fan-out function on everything queued (including what it enqueues); its invocations."""
         if self.queue_url is None:
@@ -227,9 +269,9 @@ class Stack:
         handler = self.gateway.handler("fanout")
         invocations = 0
         while True:
-            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-                "Messages", []
-            )
+            batch = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=FANOUT_JOBS_PER_INVOCATION, WaitTimeSeconds=0
+            ).get("Messages", [])
             if not batch:
                 return invocations
             records = [
@@ -245,8 +287,10 @@ class Stack:
             ]
             from local.events import LambdaContext
 
+            started = time.monotonic()
             with contextlib.redirect_stdout(io.StringIO()):
                 handler({"Records": records}, LambdaContext("fanout"))
+            self.invocations.append((started, time.monotonic()))
             invocations += 1
             # Lambda's event source deletes a batch the function returned without failures.
             sqs.delete_message_batch(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration, aws_lambda, aws_logs
 
+from chat.pushes import FANOUT_JOBS_PER_INVOCATION
+
 STACK_NAME = "ServerlessChat"
 SERVICE_NAME = "chat"
 METRICS_NAMESPACE = "ServerlessChat"
@@ -96,13 +98,14 @@ SIZING: dict[str, Sizing] = {
     "history": Sizing(512, Duration.seconds(10)),
     # Room changes push the room to its members.
     "rooms": Sizing(512, Duration.seconds(15)),
-    # Up to 10 jobs (pages of a big room's connections) a batch, each posted by a thread pool like send_message's.
+    # One job (a page of up to 1,000 of a big room's connections) an invocation, posted by a thread pool like
+    # send_message's. Posting is CPU-bound (about 2 ms a post): 1,769 MB is one full vCPU, a page in about 2 s.
     # The queue's visibility timeout is six times this (infra/fanout.py).
-    "fanout": Sizing(1024, Duration.seconds(20)),
+    "fanout": Sizing(1769, Duration.seconds(20)),
 }
 
 # The fan-out queue's event source mapping (infra/fanout.py).
-FANOUT_BATCH_SIZE = 10
+FANOUT_BATCH_SIZE = FANOUT_JOBS_PER_INVOCATION
 # No batching window: a job enqueues its room's next page before it posts, so pages follow one another through
 # the queue, and a window would add its wait to every page of a big room.
 FANOUT_MAX_BATCHING_WINDOW = Duration.seconds(0)

@@ -24,13 +24,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from chat.pushes import FANOUT_JOBS_PER_INVOCATION
 from local.console import FrameLog
 from local.events import ACCOUNT_ID, REGION
 from local.functions import FunctionRunner, Invocation
 
 log = logging.getLogger("local.queue_poller")
 
-MAX_MESSAGES = 10  # SQS's maximum per ReceiveMessage, and the event source mapping's batch size on AWS
+MAX_MESSAGES = FANOUT_JOBS_PER_INVOCATION  # the event source mapping's batch size on AWS
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def test_the_fanout_function_consumes_the_queue_with_partial_batch_failures(cogn
     (mapping,) = [m["Properties"] for m in cognito.of_type("AWS::Lambda::EventSourceMapping").values()]
     assert list(references(mapping["FunctionName"])) == [function_id]
     assert list(references(mapping["EventSourceArn"])) == [queue_id]
-    assert mapping["BatchSize"] == FANOUT_BATCH_SIZE == 10
+    assert mapping["BatchSize"] == FANOUT_BATCH_SIZE == 1
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": FANOUT_MAX_CONCURRENCY}
     assert mapping.get("MaximumBatchingWindowInSeconds", 0) == 0

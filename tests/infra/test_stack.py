@@ -25,6 +25,7 @@ from infra.auth import ChatAuth
 from infra.config import ChatConfig
 from infra.constants import (
     ARCHITECTURE,
+    FANOUT_MAX_CONCURRENCY,
     HANDLER,
     RESERVED_CONCURRENCY,
     RUNTIME,
@@ -294,3 +295,5 @@ def _environment(synth: Synth, function: str) -> dict[str, Any]:
 def test_cost_model_prices_the_memory_the_stack_deploys() -> None:
     cost = runpy.run_path(str(ROOT / "bench" / "cost.py"), run_name="bench_cost")
     assert SIZING["send_message"].memory_mb == cost["SEND_MESSAGE_MEMORY_MB"]
+    assert {name: SIZING[name].memory_mb for name in cost["MEMORY_MB"]} == cost["MEMORY_MB"]
+    assert cost["FANOUT_MAX_CONCURRENCY"] == FANOUT_MAX_CONCURRENCY

@@ -30,6 +30,10 @@ INLINE_PUSH_MAX_MEMBERS = 100
 PRESENCE_PUSH_MAX_MEMBERS = 100
 # A fan-out job posts to one page of a room's live connections; the next page is the next job.
 FANOUT_PAGE_SIZE = 1000
+# Jobs per invocation of the fan-out function (the event source mapping's batch size, and the local poller's):
+# one, so that the pages of a big room post in parallel on separate instances. Posting is CPU-bound (about 2 ms
+# of CPU a post in botocore): ten pages in one invocation would post one after another, ten times slower.
+FANOUT_JOBS_PER_INVOCATION = 1
 # Connections a job could not reach (not gone, failing: throttling beyond retries, timeouts) are tried again by a
 # later job, this many attempts in all.
 MAX_FANOUT_ATTEMPTS = 4
