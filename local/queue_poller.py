@@ -31,8 +31,6 @@ from local.functions import FunctionRunner, Invocation
 
 log = logging.getLogger("local.queue_poller")
 
-MAX_MESSAGES = FANOUT_JOBS_PER_INVOCATION  # the event source mapping's batch size on AWS
-
 
 @dataclass(frozen=True)
 class FanoutQueues:
@@ -124,6 +122,7 @@ class QueuePoller:
         function: str,
         *,
         threads: int = 2,
+        batch_size: int = FANOUT_JOBS_PER_INVOCATION,  # the event source mapping's on AWS
         poll_interval_seconds: float = 0.05,
         max_poll_interval_seconds: float = 0.25,
         region: str = REGION,
@@ -134,6 +133,7 @@ class QueuePoller:
         self._queues = queues
         self._runner = runner
         self._function = function
+        self._batch_size = batch_size
         self._poll_interval = poll_interval_seconds
         self._max_poll_interval = max(poll_interval_seconds, max_poll_interval_seconds)
         self._region = region
@@ -176,7 +176,7 @@ class QueuePoller:
         """Receive one batch and settle it; False when the queue had nothing visible."""
         messages = self._sqs.receive_message(
             QueueUrl=self._queues.url,
-            MaxNumberOfMessages=MAX_MESSAGES,
+            MaxNumberOfMessages=self._batch_size,
             WaitTimeSeconds=0,
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])

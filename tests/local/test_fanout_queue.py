@@ -77,6 +77,8 @@ class Recorder:
 
 def poller(sqs: Any, q: FanoutQueues, handler: Handler, **options: Any) -> tuple[QueuePoller, FunctionRunner]:
     runner = FunctionRunner({"fanout": handler}, max_workers=4, timeout_seconds=5)
+    # Batches of up to 10 (SQS's maximum), to exercise partial batch failures; the stack's is one job.
+    options = {"batch_size": 10, **options}
     return QueuePoller(
         sqs, q, runner, "fanout", poll_interval_seconds=0.02, max_poll_interval_seconds=0.05, **options
     ), runner
