@@ -398,7 +398,8 @@ async def setup_bare(server: ServerProcess, scenario: Scenario, recorder: Record
     rooms = []
     for r in range(scenario.rooms):
         room_id = f"room-{r}"
-        rooms.append((room_id, await bounded([lambda: open_member(room_id)] * scenario.members_per_room)))
+        members = await bounded([lambda room_id=room_id: open_member(room_id)] * scenario.members_per_room)
+        rooms.append((room_id, members))
     return rooms
 
 

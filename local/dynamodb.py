@@ -17,7 +17,6 @@ import copy
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from io import BytesIO
 from typing import Any
 
 import boto3
@@ -26,6 +25,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from chat.tables import TABLES, TableSpec, create_table_kwargs
+from local.events import RawBody
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -40,15 +40,6 @@ def serialized(app: WsgiApp, lock: threading.Lock | None = None) -> WsgiApp:
             return list(app(environ, start_response))
 
     return dispatch_one_at_a_time
-
-
-class _RawBody(BytesIO):
-    """What botocore reads a response body from (urllib3's `stream`)."""
-
-    def stream(self, **_: Any) -> Iterable[bytes]:
-        contents = self.read()
-        if contents:
-            yield contents
 
 
 class EmbeddedDynamoDB:
@@ -78,17 +69,16 @@ class EmbeddedDynamoDB:
         if self._in_process:
             self._endpoint_prefix = self.endpoint_url + "/"
             # Clients copy the session's handlers when they are made: the handlers make theirs after this.
-            boto3._get_default_session().events.register(
-                "before-send.dynamodb", self._dispatch_in_process, unique_id=self._hook_id
-            )
+            hook: Any = self._dispatch_in_process  # a before-send hook may answer in place of the endpoint
+            boto3._get_default_session().events.register("before-send.dynamodb", hook, unique_id=self._hook_id)
         return self.endpoint_url
 
     def _dispatch_in_process(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         """moto's answer to a request for this endpoint, as its server would send it; None for any other endpoint."""
         if self._server is None or not request.url.startswith(self._endpoint_prefix):
             return None
-        from moto.core.exceptions import HTTPException
         from moto.dynamodb.responses import DynamoHandler
+        from werkzeug.exceptions import HTTPException  # moto's errors are werkzeug's
 
         for name, value in request.headers.items():  # as moto's server would read them: text
             if isinstance(value, bytes):
@@ -98,8 +88,8 @@ class EmbeddedDynamoDB:
                 status, headers, body = DynamoHandler.dispatch(request, request.url, request.headers)
             except HTTPException as exc:  # moto's errors, as its server renders them
                 status, headers, body = exc.code, dict(exc.get_headers()), exc.get_body()
-        raw = _RawBody(body.encode() if isinstance(body, str) else body)
-        return AWSResponse(request.url, status, headers, raw)  # type: ignore[arg-type]
+        raw = RawBody(body.encode() if isinstance(body, str) else body)
+        return AWSResponse(request.url, status, headers, raw)
 
     def stop(self) -> None:
         boto3._get_default_session().events.unregister("before-send.dynamodb", unique_id=self._hook_id)
