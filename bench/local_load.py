@@ -1,7 +1,7 @@
 """The local stack under load: send -> every member's receive (p50, p99) and messages per second, beside a bare
 `websockets` broadcast server on the same load (the transport's floor), in the same run.
 
-    .venv/bin/python bench/local_load.py                    # both scenarios, ~2.5 minutes on 2 cores
+    .venv/bin/python bench/local_load.py                    # both scenarios (the room of 2,000 takes minutes)
     .venv/bin/python bench/local_load.py --scenarios rooms  # 200 clients in 20 rooms only
     .venv/bin/python bench/local_load.py --profile /tmp/p   # also a yappi profile of the stack (all threads)
 
@@ -214,6 +214,7 @@ class ServerProcess:
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, cwd=ROOT, bufsize=0
         )
+        print(f"  {role} server: pid {self.process.pid}", file=sys.stderr, flush=True)
         started = self._read(timeout=60)
         self.url: str = started["url"]
         self.websocket_url: str = started["websocket_url"]
@@ -353,7 +354,7 @@ async def connect(url: str) -> Any:
 
 
 async def setup_stack(server: ServerProcess, scenario: Scenario, recorder: Recorder) -> list[tuple[str, list[Client]]]:
-    """Sign everyone in, create the rooms (the first member adds the others, 100 a frame), connect everyone."""
+    """Sign everyone in, connect everyone, create the rooms (the first member adds the others, 100 a frame)."""
     import aiohttp
 
     run = uuid.uuid4().hex[:6]
@@ -370,22 +371,24 @@ async def setup_stack(server: ServerProcess, scenario: Scenario, recorder: Recor
         ws = await connect(f"{server.websocket_url}?token={token['accessToken']}")
         return Client(ws, recorder, token["user"]["id"])
 
+    # Everyone connects before any room exists: with today's data model a connection pushes presence to every
+    # contact online and reads every contact, so connecting the members of a room of 2,000 would cost millions of
+    # pushes; a member added later gets the room frame instead (an addMembers frame pushes it to the room online).
+    clients = await bounded([lambda t=t: open_client(t) for t in tokens])
     rooms: list[tuple[str, list[Client]]] = []
     per_room = scenario.members_per_room
     for r in range(scenario.rooms):
-        members = tokens[r * per_room : (r + 1) * per_room]
-        creator = await open_client(members[0])
-        first = [m["user"]["id"] for m in members[1:100]]
+        members = clients[r * per_room : (r + 1) * per_room]
+        creator = members[0]
+        first = [m.user_id for m in members[1:100]]
         reply = await creator.request({"action": "createRoom", "name": f"load {r}", "memberIds": first})
         assert reply.get("type") == "room", reply
         room_id = reply["room"]["id"]
-        # Members join before they connect: each addMembers frame pushes the room to the members online.
-        for start in range(100, per_room, 100):
-            batch = [m["user"]["id"] for m in members[start : start + 100]]
+        for start in range(100, per_room, 100):  # at most MAX_MEMBERS_PER_FRAME a frame
+            batch = [m.user_id for m in members[start : start + 100]]
             reply = await creator.request({"action": "addMembers", "roomId": room_id, "memberIds": batch})
             assert reply.get("type") == "room", reply
-        others = await bounded([lambda m=m: open_client(m) for m in members[1:]])
-        rooms.append((room_id, [creator, *others]))
+        rooms.append((room_id, members))
     return rooms
 
 
@@ -440,6 +443,7 @@ async def paced(
     server: ServerProcess, scenario: Scenario, rooms: list[tuple[str, list[Client]]], recorder: Recorder, f: Figures
 ) -> None:
     before = server.stats()
+    print(f"  paced: {scenario.paced_messages} messages at {scenario.paced_rate}/s", file=sys.stderr, flush=True)
     recorder.recording = True
     sends: list[Sent] = []
     started = time.perf_counter()
