@@ -3,27 +3,38 @@ server is the local stack's SQS (the fan-out queue, local/queue_poller.py): moto
 
 moto's backends are not thread-safe: 20 threads running the send transaction against a plain moto server stored
 139 of 500 acknowledged messages, with gaps. One lock around request dispatch makes every request atomic.
+
+Clients made in this process (the local stack's handlers) skip the wire: a botocore `before-send` hook hands the
+very request botocore signed to moto's DynamoDB handler, under the same lock, and gives botocore back the status,
+headers and body moto's server would have sent (moto's own `mock_aws` dispatches the same way). Over HTTP each
+request cost a werkzeug thread, Flask's dispatch and, once more handler threads waited on the lock than botocore
+pools connections (10), a new TCP connection and a new server thread (see `bench/local_load.py`). Clients of other
+processes, and any client given `endpoint_url`, still reach the same backend over HTTP.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import boto3
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from chat.tables import TABLES, TableSpec, create_table_kwargs
+from local.events import RawBody
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def serialized(app: WsgiApp) -> WsgiApp:
-    """Run one request at a time, body included (moto builds responses lazily)."""
-    lock = threading.Lock()
+def serialized(app: WsgiApp, lock: threading.Lock | None = None) -> WsgiApp:
+    """Run one request at a time, body included (moto builds responses lazily); `lock` is shared with any other
+    way into the same backends."""
+    lock = lock or threading.Lock()
 
     def dispatch_one_at_a_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         with lock:
@@ -33,11 +44,16 @@ def serialized(app: WsgiApp) -> WsgiApp:
 
 
 class EmbeddedDynamoDB:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, in_process: bool = True) -> None:
+        """`in_process`: this process's boto3 clients made after `start()` dispatch to moto without HTTP."""
         self._host = host
         self._port = port
+        self._in_process = in_process
+        self._lock = threading.Lock()  # every request, over HTTP or in process, one at a time
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._hook_id = f"embedded-dynamodb-{uuid.uuid4().hex}"
+        self._endpoint_prefix = ""
 
     @property
     def endpoint_url(self) -> str:
@@ -47,13 +63,37 @@ class EmbeddedDynamoDB:
 
     def start(self) -> str:
         roll_back_touched_items_only()
-        app = serialized(DomainDispatcherApplication(create_backend_app))
+        app = serialized(DomainDispatcherApplication(create_backend_app), self._lock)
         self._server = make_server(self._host, self._port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-dynamodb", daemon=True)
         self._thread.start()
+        if self._in_process:
+            self._endpoint_prefix = self.endpoint_url + "/"
+            # Clients copy the session's handlers when they are made: the handlers make theirs after this.
+            hook: Any = self._dispatch_in_process  # a before-send hook may answer in place of the endpoint
+            boto3._get_default_session().events.register("before-send.dynamodb", hook, unique_id=self._hook_id)
         return self.endpoint_url
 
+    def _dispatch_in_process(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        """moto's answer to a request for this endpoint, as its server would send it; None for any other endpoint."""
+        if self._server is None or not request.url.startswith(self._endpoint_prefix):
+            return None
+        from moto.dynamodb.responses import DynamoHandler
+        from werkzeug.exceptions import HTTPException  # moto's errors are werkzeug's
+
+        for name, value in request.headers.items():  # as moto's server would read them: text
+            if isinstance(value, bytes):
+                request.headers[name] = value.decode("utf-8")
+        with self._lock:
+            try:
+                status, headers, body = DynamoHandler.dispatch(request, request.url, request.headers)
+            except HTTPException as exc:  # moto's errors, as its server renders them
+                status, headers, body = exc.code, dict(exc.get_headers()), exc.get_body()
+        raw = RawBody(body.encode() if isinstance(body, str) else body)
+        return AWSResponse(request.url, status, headers, raw)
+
     def stop(self) -> None:
+        boto3._get_default_session().events.unregister("before-send.dynamodb", unique_id=self._hook_id)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

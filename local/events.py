@@ -8,9 +8,11 @@ authorizer's context under `requestContext.authorizer` as API Gateway does for t
 from __future__ import annotations
 
 import base64
+import io
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -153,3 +155,12 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+class RawBody(io.BytesIO):
+    """A response body as botocore reads it from urllib3 (`stream`), for answers given in process."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        contents = self.read()
+        if contents:
+            yield contents

@@ -32,7 +32,7 @@ from local.console import FrameLog
 from local.dynamodb import EmbeddedDynamoDB
 from local.events import REGION
 from local.functions import FunctionRunner, LambdaHandler, load_handlers
-from local.gateway import GatewayLimits, WebSocketGateway, websocket_paths_only
+from local.gateway import GatewayLimits, ManagementApiInProcess, WebSocketGateway, websocket_paths_only
 from local.identity import DevIdentityProvider
 from local.paths import WEB_DIST
 from local.queue_poller import FanoutQueues, QueuePoller, create_fanout_queues
@@ -141,6 +141,7 @@ class LocalStack:
         self._saved_environment: dict[str, str | None] = {}
         self._loaded_real_handlers = False
         self.gateway: WebSocketGateway | None = None
+        self._management_api: ManagementApiInProcess | None = None
         self.identity: DevIdentityProvider | None = None
         self.port = 0
         self.startup_seconds = 0.0
@@ -223,6 +224,9 @@ class LocalStack:
         self._app_runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
         await self._app_runner.setup()
         await web.SockSite(self._app_runner, listener).start()
+        # The handlers' `@connections` calls reach the gateway without HTTP (see ManagementApiInProcess).
+        self._management_api = ManagementApiInProcess(self.gateway, self.url)
+        self._management_api.install()
 
     def _apply_environment(self, environment: Mapping[str, str]) -> None:
         for name in (*environment, *AWS_VARIABLES_TO_DROP):
@@ -242,6 +246,9 @@ class LocalStack:
             self._poller = None
         if self.gateway is not None:
             await self.gateway.shutdown()
+        if self._management_api is not None:
+            self._management_api.uninstall()
+            self._management_api = None
         if self._app_runner is not None:
             await self._app_runner.cleanup()
             self._app_runner = None
