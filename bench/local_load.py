@@ -602,7 +602,10 @@ def main() -> None:
     parser.add_argument("--logs", default="/tmp", help="where the servers' logs go")
     parser.add_argument("--out", default=str(RESULTS), help="the JSON results ('' for none)")
     parser.add_argument("--serve", choices=["stack", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="the 20 rooms only (make bench BENCH_ARGS=--quick)")
     args = parser.parse_args()
+    if args.quick:
+        args.scenarios = "rooms"
     if args.serve == "stack":
         serve_stack(args.profile)
         return
