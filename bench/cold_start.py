@@ -48,7 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT)]
 
 from chat.identity import Identity  # noqa: E402
-from chat.routes import AUTHORIZER_FUNCTION, ROUTES, SIGN_UP_FUNCTION  # noqa: E402
+from chat.ports import FanoutJob  # noqa: E402
+from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, ROUTES, SIGN_UP_FUNCTION  # noqa: E402
 from chat.tables import TABLES  # noqa: E402
 from infra.layer_build import build_layer  # noqa: E402
 from local.events import (  # noqa: E402
@@ -151,6 +152,22 @@ def first_event(function: str) -> dict[str, Any]:
     if function == SIGN_UP_FUNCTION:
         attributes = {"sub": "u-bench", "name": "Bench"}
         return {"triggerSource": "PostConfirmation_ConfirmSignUp", "request": {"userAttributes": attributes}}
+    if function == FANOUT_FUNCTION:  # one SQS record: a page of a big room's fan-out
+        job = FanoutJob("r-bench", '{"type":"message"}', skip_connection_id=conn.connection_id)
+        return {
+            "Records": [
+                {
+                    "messageId": "m-bench",
+                    "receiptHandle": "h-bench",
+                    "body": job.to_json(),
+                    "attributes": {"ApproximateReceiveCount": "1"},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench-fanout",
+                    "awsRegion": "us-east-1",
+                }
+            ]
+        }
     route = next(r for r, f in sorted(ROUTES.items()) if f == function and not r.startswith("$"))
     body = {"action": route, "roomId": "r-bench"}
     if route == "sendMessage":
