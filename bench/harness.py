@@ -45,7 +45,7 @@ from connections_server import ConnectionsServer  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chat.dynamo import DynamoChatStore  # noqa: E402
-from chat.dynamo.items import _member_items, _room_connection_item  # noqa: E402
+from chat.dynamo.items import _member_item, _room_connection_item  # noqa: E402
 from chat.dynamo.live import ROOM_CONNECTION_TTL_SLACK_SECONDS  # noqa: E402
 from chat.ports import LiveConnection, RoomConnection, RoomRecord  # noqa: E402
 from chat.pushes import FANOUT_JOBS_PER_INVOCATION  # noqa: E402
@@ -321,7 +321,7 @@ class Stack:
         with contextlib.redirect_stdout(io.StringIO()):
             return self.gateway.connect(f"Name {user_id}", user_id=user_id)
 
-    # Big rooms are populated by batch writes of the adapter's own items (`chat.dynamo.items`: `_member_items`,
+    # Big rooms are populated by batch writes of the adapter's own items (`chat.dynamo.items`: `_member_item`,
     # `_room_connection_item`), then checked through the store's public reads (`get_room`, `room_connections`,
     # `get_users`): moto takes ~30 ms per UpdateItem (expression parsing) and copies every table on each
     # transaction, so 10,000 members through `add_members` and `add_connection` would take most of an hour.
@@ -355,9 +355,9 @@ class Stack:
         now = iso(time.time())
         first, rest = members[:100], members[100:]
         self.store.create_room(RoomRecord(room_id, "bench", True, now), first)
-        pairs = [_member_items(room_id, u, now) for u in rest]
-        self._batch_put(self.settings.members_table, [member for member, _ in pairs])
-        self._batch_put(self.settings.memberships_table, [membership for _, membership in pairs])
+        items = [_member_item(room_id, u, now) for u in rest]
+        self._batch_put(self.settings.members_table, items)
+        self._batch_put(self.settings.memberships_table, items)
         if rest:
             self.meter.shadow.update_item(
                 TableName=self.settings.rooms_table,

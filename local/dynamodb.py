@@ -18,7 +18,7 @@ import copy
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -101,9 +101,10 @@ class EmbeddedDynamoDB:
             self._thread.join(timeout=10)
         self._server = self._thread = None
 
-    def client(self, region: str = "us-east-1") -> Any:
+    def client(self, region: str = "us-east-1", service: Literal["dynamodb", "sqs"] = "dynamodb") -> Any:
+        """A client of this server: moto serves every AWS service on the one endpoint, one request at a time."""
         return boto3.client(
-            "dynamodb",
+            service,
             endpoint_url=self.endpoint_url,
             region_name=region,
             aws_access_key_id="local",
@@ -111,14 +112,8 @@ class EmbeddedDynamoDB:
         )
 
     def sqs_client(self, region: str = "us-east-1") -> Any:
-        """moto serves every AWS service on the one endpoint: SQS too, serialized with DynamoDB."""
-        return boto3.client(
-            "sqs",
-            endpoint_url=self.endpoint_url,
-            region_name=region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        """The fan-out queue's SQS, serialized with DynamoDB."""
+        return self.client(region, "sqs")
 
     def create_tables(self, table_names: Mapping[str, str], specs: Iterable[TableSpec] = TABLES) -> None:
         """Create every table of `specs`; `table_names` maps a spec's logical name to its physical name."""

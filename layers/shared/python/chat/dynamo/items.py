@@ -133,10 +133,10 @@ def _version(item: Mapping[str, Any]) -> int:
     return _int(item, "version")
 
 
-def _member_items(room_id: str, user_id: str, joined_at: str) -> tuple[Item, Item]:
-    """The two items of one membership: (members: room -> user, memberships: user -> room)."""
-    both = {"roomId": _s(room_id), "userId": _s(user_id), "joinedAt": _s(joined_at)}
-    return dict(both), dict(both)
+def _member_item(room_id: str, user_id: str, joined_at: str) -> Item:
+    """One membership, as both `members` (room -> user) and `memberships` (user -> room) store it: the same
+    attributes, under each table's own key schema."""
+    return {"roomId": _s(room_id), "userId": _s(user_id), "joinedAt": _s(joined_at)}
 
 
 def _room_connection_item(room_id: str, entry: RoomConnection, ttl_slack_seconds: int) -> Item:

@@ -18,7 +18,7 @@ from chat.dynamo.base import CONDITION_FAILED, DynamoTables, Reason, aws_errors,
 from chat.dynamo.items import (
     Item,
     _iso,
-    _member_items,
+    _member_item,
     _n,
     _names,
     _room_from,
@@ -280,18 +280,18 @@ class RoomStore:
     def _member_puts(self, room_id: str, user_ids: Iterable[str], joined_at: str) -> list[TransactWriteItemTypeDef]:
         puts: list[TransactWriteItemTypeDef] = []
         for user_id in user_ids:
-            member, membership = _member_items(room_id, user_id, joined_at)
+            item = _member_item(room_id, user_id, joined_at)
             puts.append(
                 {
                     "Put": {
                         "TableName": self._members,
-                        "Item": member,
+                        "Item": item,
                         "ConditionExpression": "attribute_not_exists(#userId)",
                         "ExpressionAttributeNames": _names("userId"),
                     }
                 }
             )
-            puts.append({"Put": {"TableName": self._memberships, "Item": membership}})
+            puts.append({"Put": {"TableName": self._memberships, "Item": item}})
         return puts
 
     def _existing_members(self, room_id: str, user_ids: Sequence[str]) -> set[str]:
