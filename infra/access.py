@@ -75,7 +75,7 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
         },
     ),
     "typing": merged(FRAME, MEMBER_VIEW, PUSH),
-    "history": merged(FRAME, MEMBER_VIEW, {"messages": (QUERY,)}),
+    "history": merged(FRAME, {"members": (GET,), "messages": (QUERY,)}),  # membership, then the page
     "rooms": merged(
         FRAME,
         MEMBER_VIEW,
@@ -83,8 +83,8 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
         {
             "rooms": (GET, PUT, UPDATE),  # a room; created, joined or left in a transaction
             "room_counters": (PUT,),  # created with the room; listRooms reads it (BATCH_GET)
-            # Joined or left in the room's transaction (a check of the adder); listRooms; presence pages.
-            "members": (PUT, DELETE, "dynamodb:ConditionCheckItem", QUERY),
+            # Joined or left in the room's transaction (a check of the adder); presence: the caller, then a page.
+            "members": (GET, PUT, DELETE, "dynamodb:ConditionCheckItem", QUERY),
             "memberships": (PUT, DELETE, QUERY),
             "users": (GET,),  # a leaver's connections, out of the room's index
             USERS_BY_NAME: (QUERY,),  # listUsers

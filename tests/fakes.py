@@ -148,6 +148,10 @@ class InMemoryChatStore:
                 raise not_a_member(room_id)
             return MemberView(room, self.users.get(user_id))
 
+    def require_member(self, room_id: str, user_id: str) -> None:
+        if user_id not in self.members.get(room_id, set()):
+            raise not_a_member(room_id)
+
     def create_room(self, room: RoomRecord, member_ids: Collection[str]) -> RoomRecord:
         with self._lock:
             if room.id in self.rooms:

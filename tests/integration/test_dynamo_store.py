@@ -834,3 +834,12 @@ def test_a_room_of_hundreds_of_members_keeps_every_item_a_send_touches_small(
     assert [e.connection_id for e in dynamo_store.room_connections(room.id).connections] == ["last"]
     assert dynamo_store.member_ids(room.id, after="m00297", limit=5) == ["m00298", "m00299"]
     assert dynamo_store.remove_member(room.id, "m00000").member_count == BIG_ROOM - 1
+
+
+def test_only_a_member_passes_the_membership_check(store: ChatStore) -> None:
+    room = group(store, "alice")
+
+    store.require_member(room.id, "alice")
+    for room_id, user_id in ((room.id, "bob"), ("r_missing", "alice")):
+        with pytest.raises(Forbidden):
+            store.require_member(room_id, user_id)

@@ -240,6 +240,11 @@ class ChatStore(Protocol):
         when there is no such room or `user_id` is not a member."""
         ...
 
+    def require_member(self, room_id: str, user_id: str) -> None:
+        """`Forbidden` (`errors.not_a_member`) unless `user_id` is a member: one consistent read of the member
+        item, for the actions that need nothing else of the room (history, presence)."""
+        ...
+
     def create_room(self, room: RoomRecord, member_ids: Collection[str]) -> RoomRecord:
         """Store a new room with its members (and their live connections in its index); for an existing id (a
         direct room) return the stored one."""

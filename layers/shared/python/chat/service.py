@@ -231,9 +231,11 @@ class ChatService:
         self._pushes.to_room(room, push, skip_user=caller.user_id)
 
     def history(self, caller: Caller, frame: p.History) -> p.HistoryPage:
-        room = self._store.room_of_member(frame.room_id, caller.user_id).room
-        page = self._store.history(room.id, before_seq=frame.before_seq, after_seq=frame.after_seq, limit=frame.limit)
-        return p.HistoryPage(room_id=room.id, messages=page.messages, has_more=page.has_more)
+        self._store.require_member(frame.room_id, caller.user_id)
+        page = self._store.history(
+            frame.room_id, before_seq=frame.before_seq, after_seq=frame.after_seq, limit=frame.limit
+        )
+        return p.HistoryPage(room_id=frame.room_id, messages=page.messages, has_more=page.has_more)
 
     def create_room(self, caller: Caller, frame: p.CreateRoom) -> p.RoomFrame:
         members = {caller.user_id, *frame.member_ids}
@@ -303,9 +305,9 @@ class ChatService:
 
     def presence(self, caller: Caller, frame: p.Presence) -> p.RoomPresence:
         """Members by id; the cursor is the id of the last member of the previous page."""
-        room = self._store.room_of_member(frame.room_id, caller.user_id).room
+        self._store.require_member(frame.room_id, caller.user_id)
         after = _decode_cursor(frame.cursor, parts=1)[0] if frame.cursor is not None else None
-        member_ids = self._store.member_ids(room.id, after=after, limit=frame.limit + 1)
+        member_ids = self._store.member_ids(frame.room_id, after=after, limit=frame.limit + 1)
         window = member_ids[: frame.limit]
         now = self._clock()
         users = self._store.get_users(window)
@@ -325,7 +327,7 @@ class ChatService:
         )
         more = len(page) < len(member_ids)
         return p.RoomPresence(
-            room_id=room.id, users=page, next_cursor=_encode_cursor(page[-1].user_id) if more else None
+            room_id=frame.room_id, users=page, next_cursor=_encode_cursor(page[-1].user_id) if more else None
         )
 
     def update_profile(self, caller: Caller, frame: p.UpdateProfile) -> p.ProfileFrame:

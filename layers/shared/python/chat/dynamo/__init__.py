@@ -149,6 +149,9 @@ class DynamoChatStore:
     def room_of_member(self, room_id: str, user_id: str) -> MemberView:
         return self._rooms.room_of_member(room_id, user_id)
 
+    def require_member(self, room_id: str, user_id: str) -> None:
+        self._rooms.require_member(room_id, user_id)
+
     def create_room(self, room: RoomRecord, member_ids: Collection[str]) -> RoomRecord:
         return self._rooms.create_room(room, member_ids)
 

@@ -104,6 +104,16 @@ class RoomStore:
             _user_from(profile) if profile else None,
         )
 
+    def require_member(self, room_id: str, user_id: str) -> None:
+        with aws_errors("require_member"):
+            item = self._client.get_item(
+                TableName=self._members,
+                Key={"roomId": _s(room_id), "userId": _s(user_id)},
+                ConsistentRead=True,
+            ).get("Item")
+        if not item:
+            raise not_a_member(room_id)
+
     def member_ids(self, room_id: str, *, after: str | None, limit: int) -> list[str]:
         condition = "#roomId = :roomId" + (" AND #userId > :after" if after is not None else "")
         values: Item = {":roomId": _s(room_id)}
