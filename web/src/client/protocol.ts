@@ -16,6 +16,16 @@ export type ClientFrame =
   | ListUsers
   | Presence
   | UpdateProfile
+  | MarkRead
+  | EditMessage
+  | DeleteMessage
+  | AddReaction
+  | RemoveReaction
+  | GetMessage
+  | Changes
+  | Sync
+  | RemoveMember
+  | RenameRoom
   | Ping;
 /**
  * Why a frame changed nothing (see the error codes of the protocol reference).
@@ -44,6 +54,13 @@ export type ServerFrame =
   | RoomPresence
   | PresencePush
   | ProfileFrame
+  | ReadFrame
+  | MessageUpdated
+  | ReactionFrame
+  | MessageFrame
+  | ChangesPage
+  | SyncPage
+  | RemovedPush
   | Pong
   | ErrorFrame;
 /**
@@ -57,6 +74,11 @@ export interface Ack {
 }
 /**
  * A stored message. `seq` is per room, starts at 1, gap-free, in commit order.
+ *
+ * `version` is 0 until the message is first edited, deleted or reacted to; then it is the room's change number of
+ * its last change (see `changes`), so a higher `version` is always the newer state. A deleted message is a
+ * tombstone: `deletedAt` set, `content` empty, no reactions. `myReactions` is the caller's own reactions in
+ * replies; in pushes it is null (keep what you have: `reaction` pushes say who reacted).
  */
 export interface Message {
   id: string;
@@ -68,9 +90,35 @@ export interface Message {
   createdAt: string;
   clientMsgId: string;
   replyToId: string | null;
+  replyTo: ReplyPreview | null;
+  version: number;
+  editedAt: string | null;
+  deletedAt: string | null;
+  reactions: ReactionCount[];
+  myReactions: ("👍" | "❤️" | "😂" | "😮" | "😢" | "🙏" | "🎉" | "🔥" | "👀" | "✅")[] | null;
 }
 /**
- * Add users to a group room the sender belongs to.
+ * The message a reply answers, in short: its content cut to 100 characters (then "…"); empty and `deleted`
+ * when the parent was deleted.
+ */
+export interface ReplyPreview {
+  id: string;
+  seq: number;
+  senderId: string;
+  senderName: string;
+  content: string;
+  deleted: boolean;
+}
+/**
+ * How many members reacted to a message with `emoji`.
+ */
+export interface ReactionCount {
+  emoji: "👍" | "❤️" | "😂" | "😮" | "😢" | "🙏" | "🎉" | "🔥" | "👀" | "✅";
+  count: number;
+}
+/**
+ * An admin of a group room adds users to it (in a group without admins, made before rooms had them, any
+ * member may).
  */
 export interface AddMembers {
   requestId?: string | null;
@@ -83,8 +131,43 @@ export interface AddMembers {
   memberIds: [string, ...string[]];
 }
 /**
+ * React to a message with one of the fixed set of emoji; reacting twice with the same one changes nothing.
+ */
+export interface AddReaction {
+  requestId?: string | null;
+  action: "addReaction";
+  roomId: string;
+  messageId: string;
+  emoji: "👍" | "❤️" | "😂" | "😮" | "😢" | "🙏" | "🎉" | "🔥" | "👀" | "✅";
+}
+/**
+ * The room's change feed: its messages edited, deleted or reacted to after `afterVersion`, each once, as it
+ * now is, in the order of their last change. Pass the reply's `version` back as `afterVersion` for the next page;
+ * keep the highest `version` seen per room (`listRooms` gives each room's `lastVersion`).
+ */
+export interface Changes {
+  requestId?: string | null;
+  action: "changes";
+  roomId: string;
+  afterVersion?: number;
+  limit?: number;
+}
+/**
+ * Reply to `changes`: messages changed after `afterVersion`, in the order of their last change; `version` is
+ * where this page ends (pass it as the next `afterVersion`); `hasMore` when there are more.
+ */
+export interface ChangesPage {
+  requestId?: string | null;
+  type: "changes";
+  roomId: string;
+  messages: Message[];
+  version: number;
+  hasMore: boolean;
+}
+/**
  * Store a message once per sender, room and `clientMsgId` (a retry gets the same `ack`); push `message` to the
- * room. Another member reusing a `clientMsgId` never touches this sender's message.
+ * room. Another member reusing a `clientMsgId` never touches this sender's message. `replyToId` names a message
+ * of the same room (else `bad_request`); the reply then carries a preview of it (`replyTo`).
  */
 export interface SendMessage {
   requestId?: string | null;
@@ -116,7 +199,7 @@ export interface History {
   limit?: number;
 }
 /**
- * Create a group room; the creator is always a member.
+ * Create a group room; the creator is always a member, and its admin.
  */
 export interface CreateRoom {
   requestId?: string | null;
@@ -136,7 +219,8 @@ export interface OpenDirect {
   userId: string;
 }
 /**
- * Leave a room; the remaining members get the updated room.
+ * Leave a group room; the remaining members get the updated room. When its last admin leaves, the remaining
+ * member first by id becomes admin.
  */
 export interface LeaveRoom {
   requestId?: string | null;
@@ -182,6 +266,101 @@ export interface UpdateProfile {
   avatarUrl?: string | null;
 }
 /**
+ * Move the sender's read marker of a room forward to `seq` (never back; past the last message it stops at the
+ * last message). The sender's other connections are told (`read`), and so are the members of a room of at most
+ * 100 members (a read receipt); `listRooms` and `sync` give the marker and the unread count.
+ */
+export interface MarkRead {
+  requestId?: string | null;
+  action: "markRead";
+  roomId: string;
+  seq: number;
+}
+/**
+ * Replace the content of the sender's own message (moderated again); it keeps its `seq` and gets a new
+ * `version` and `editedAt`. Sending the same content again changes nothing (a retry gets the same reply).
+ */
+export interface EditMessage {
+  requestId?: string | null;
+  action: "editMessage";
+  roomId: string;
+  messageId: string;
+  content: string;
+}
+/**
+ * Delete a message: the sender's own, or any message for an admin of the room. It stays as a tombstone (its
+ * `seq`, `deletedAt`, no content, no reactions); deleting it again changes nothing.
+ */
+export interface DeleteMessage {
+  requestId?: string | null;
+  action: "deleteMessage";
+  roomId: string;
+  messageId: string;
+}
+/**
+ * Take the sender's reaction back; taking back one that is not there changes nothing.
+ */
+export interface RemoveReaction {
+  requestId?: string | null;
+  action: "removeReaction";
+  roomId: string;
+  messageId: string;
+  emoji: "👍" | "❤️" | "😂" | "😮" | "😢" | "🙏" | "🎉" | "🔥" | "👀" | "✅";
+}
+/**
+ * One message of a room by id, as it now is (for a reply whose parent is not loaded).
+ */
+export interface GetMessage {
+  requestId?: string | null;
+  action: "getMessage";
+  roomId: string;
+  messageId: string;
+}
+/**
+ * After a reconnect, in one frame instead of a `history` per room: for each room in `rooms` (room id ->
+ * the last seq the client has) and `versions` (room id -> the last version it has), whether the room has news,
+ * with the first page of its new messages and of its changes. Rooms without news are left out; rooms the sender
+ * is no longer a member of are listed in `left`. Pages hold at most 10 rooms with news: pass `nextCursor` back
+ * (with the same `rooms` and `versions`) for the next.
+ */
+export interface Sync {
+  requestId?: string | null;
+  action: "sync";
+  rooms: {
+    /**
+     * This interface was referenced by `undefined`'s JSON-Schema definition
+     * via the `patternProperty` "^[^\s\x00-\x1f\x7f]+$".
+     */
+    [k: string]: number;
+  };
+  versions?: {
+    /**
+     * This interface was referenced by `undefined`'s JSON-Schema definition
+     * via the `patternProperty` "^[^\s\x00-\x1f\x7f]+$".
+     */
+    [k: string]: number;
+  };
+  cursor?: string | null;
+}
+/**
+ * An admin of a group room takes a member out: they lose access at once and are told (`removed`).
+ */
+export interface RemoveMember {
+  requestId?: string | null;
+  action: "removeMember";
+  roomId: string;
+  userId: string;
+}
+/**
+ * An admin of a group room renames it; the members get the updated room.
+ */
+export interface RenameRoom {
+  requestId?: string | null;
+  action: "renameRoom";
+  roomId: string;
+  name: string;
+}
+/**
  * Keep the connection from idling out (API Gateway closes it after 10 minutes idle).
  */
 export interface Ping {
@@ -221,6 +400,15 @@ export interface MemberPresence {
   lastSeen: string | null;
   name: string;
   avatarUrl: string | null;
+  readSeq: number;
+}
+/**
+ * Reply to `getMessage`: the message as it now is.
+ */
+export interface MessageFrame {
+  requestId?: string | null;
+  type: "messageFound";
+  message: Message;
 }
 /**
  * Pushed to every connection of the room's members (the sender's other connections too) for a new message.
@@ -228,6 +416,14 @@ export interface MemberPresence {
 export interface MessagePush {
   requestId?: string | null;
   type: "message";
+  message: Message;
+}
+/**
+ * Reply to `editMessage` and `deleteMessage` with the message as it now is; pushed to the room's members.
+ */
+export interface MessageUpdated {
+  requestId?: string | null;
+  type: "messageUpdated";
   message: Message;
 }
 /**
@@ -267,6 +463,42 @@ export interface UserInfo {
   avatarUrl: string | null;
 }
 /**
+ * Reply to `addReaction` and `removeReaction`, and pushed to the room's members: `userId` added (or took back)
+ * `emoji`; `reactions` and `version` are the message's now.
+ */
+export interface ReactionFrame {
+  requestId?: string | null;
+  type: "reaction";
+  roomId: string;
+  messageId: string;
+  seq: number;
+  userId: string;
+  emoji: "👍" | "❤️" | "😂" | "😮" | "😢" | "🙏" | "🎉" | "🔥" | "👀" | "✅";
+  added: boolean;
+  reactions: ReactionCount[];
+  version: number;
+}
+/**
+ * Reply to `markRead` with the marker as it now is; pushed to the user's other connections (they move their
+ * marker too) and, in rooms of at most 100 members, to the other members as a read receipt.
+ */
+export interface ReadFrame {
+  requestId?: string | null;
+  type: "read";
+  roomId: string;
+  userId: string;
+  seq: number;
+}
+/**
+ * Pushed to every connection of a member an admin removed from a room: the room is no longer theirs.
+ */
+export interface RemovedPush {
+  requestId?: string | null;
+  type: "removed";
+  roomId: string;
+  byUserId: string;
+}
+/**
  * A room. `memberIds` lists at most 100 members (the first by id; all of a direct or small room):
  * `memberCount` is the true number, and `presence` pages through every member. `name` is null for direct rooms.
  */
@@ -277,15 +509,34 @@ export interface Room {
   memberIds: string[];
   createdAt: string;
   memberCount: number;
+  adminIds: string[];
 }
 /**
- * Reply to `createRoom`, `openDirect`, `addMembers` and `leaveRoom`; also pushed to the room's members (and to
- * the leaver's other connections) when the room is created or its members change.
+ * Reply to `createRoom`, `openDirect`, `addMembers`, `removeMember`, `renameRoom` and `leaveRoom`; also pushed
+ * to the room's members (and to the leaver's other connections) when the room is created, renamed or its members
+ * change.
  */
 export interface RoomFrame {
   requestId?: string | null;
   type: "room";
   room: Room;
+}
+/**
+ * One room's news in `sync`: its counters and read marker, the first page of messages after the client's
+ * seq (`hasMore`: page on with `history` `afterSeq`) and of changes after its version (`changesHaveMore`: page
+ * on with `changes` from `version`).
+ */
+export interface RoomNews {
+  roomId: string;
+  lastSeq: number;
+  lastVersion: number;
+  readSeq: number;
+  unreadCount: number;
+  messages: Message[];
+  hasMore: boolean;
+  changes: Message[];
+  version: number;
+  changesHaveMore: boolean;
 }
 /**
  * Reply to `presence`: one page of the room's members by id; `nextCursor` is absent on the last page.
@@ -299,7 +550,8 @@ export interface RoomPresence {
 }
 /**
  * A room in `listRooms`: `lastMessage` is a preview, its `content` cut to 200 characters (then "…");
- * `history` has the whole message.
+ * `history` has the whole message. `readSeq` is the caller's read marker, `unreadCount` the messages after it;
+ * `lastVersion` the room's latest change number (see `changes`).
  */
 export interface RoomSummary {
   id: string;
@@ -308,8 +560,12 @@ export interface RoomSummary {
   memberIds: string[];
   createdAt: string;
   memberCount: number;
+  adminIds: string[];
   lastSeq: number;
   lastMessage: Message | null;
+  readSeq: number;
+  unreadCount: number;
+  lastVersion: number;
 }
 /**
  * Reply to `listRooms`: one page of rooms; `nextCursor` is absent on the last page.
@@ -341,6 +597,17 @@ export interface UsersFrame {
   users: UserInfo[];
   nextCursor?: string | null;
 }
+/**
+ * Reply to `sync`: the rooms with news (at most 10), those the sender has left or was removed from, and
+ * `nextCursor` when more rooms remain to look at.
+ */
+export interface SyncPage {
+  requestId?: string | null;
+  type: "sync";
+  rooms: RoomNews[];
+  left: string[];
+  nextCursor?: string | null;
+}
 
 /** The limits a client checks before it sends, and the page sizes. */
 export const LIMITS = {
@@ -357,5 +624,23 @@ export const LIMITS = {
   "roomMemberIdsShown": 100,
   "lastMessagePreviewChars": 200,
   "maxNameChars": 64,
-  "maxAvatarUrlChars": 1024
+  "maxAvatarUrlChars": 1024,
+  "replyPreviewChars": 100,
+  "reactionEmojis": [
+    "👍",
+    "❤️",
+    "😂",
+    "😮",
+    "😢",
+    "🙏",
+    "🎉",
+    "🔥",
+    "👀",
+    "✅"
+  ],
+  "syncMaxRooms": 100,
+  "syncRoomsPerPage": 10,
+  "syncMessagesPerRoom": 20,
+  "changesDefaultLimit": 50,
+  "readReceiptMaxMembers": 100
 } as const;

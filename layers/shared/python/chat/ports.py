@@ -7,7 +7,7 @@ Management API). Unit tests use in-memory fakes of the same ports.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -79,6 +79,30 @@ class RoomRecord:
     member_ids: tuple[str, ...] = ()  # the first ROOM_MEMBER_IDS_SHOWN by id: every member of a small room
     last_seq: int = 0
     last_message: Message | None = None  # its content cut to LAST_MESSAGE_PREVIEW_CHARS
+    admin_ids: tuple[str, ...] = ()  # a group's admins (its creator at first); none in a direct room
+    last_version: int = 0  # the room's latest change number (edits, deletes, reactions): the change feed's head
+
+    def is_admin(self, user_id: str) -> bool:
+        """Whether `user_id` may manage the room: an admin, or any member of a group made before rooms had admins."""
+        return self.is_group and (user_id in self.admin_ids or not self.admin_ids)
+
+
+@dataclass(frozen=True)
+class MemberRoom:
+    """One of a user's rooms, with the user's read marker in it."""
+
+    room: RoomRecord
+    read_seq: int = 0
+
+
+@dataclass(frozen=True)
+class ReadState:
+    """Where a member stands in a room: the room's counters and the member's read marker (what `sync` compares)."""
+
+    room_id: str
+    last_seq: int
+    last_version: int
+    read_seq: int
 
 
 @dataclass(frozen=True)
@@ -122,7 +146,7 @@ class MessageDraft:
 
     def stored_as(self, seq: int) -> Message:
         return Message(
-            id=self.id,
+            id=message_id(self.id, seq),
             room_id=self.room_id,
             seq=seq,
             sender_id=self.sender_id,
@@ -132,6 +156,47 @@ class MessageDraft:
             client_msg_id=self.client_msg_id,
             reply_to_id=self.reply_to_id,
         )
+
+
+def message_id(token: str, seq: int) -> str:
+    """A message's id: a random token and the message's seq, so that an id finds its message within its room with
+    one key lookup (replies, `getMessage`, edits) and no index on ids."""
+    return f"{token}-{seq}"
+
+
+def seq_of(message_id: str) -> int | None:
+    """The seq a message id carries (None: not an id this service made)."""
+    _, dash, seq = message_id.rpartition("-")
+    return int(seq) if dash and seq.isdigit() and len(seq) <= 16 else None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What a change makes of a message: its next state (the store gives it the room's next change number as
+    `version`) and, for a reaction, the changer's own reactions on it afterwards."""
+
+    message: Message
+    my_reactions: frozenset[str] | None = None  # None: the changer's reactions are not touched
+
+
+# Given the message as stored and the changer's reactions on it, the change to commit (None: nothing to change).
+Decide = Callable[[Message, frozenset[str]], Revision | None]
+
+
+@dataclass(frozen=True)
+class Changed:
+    message: Message  # as stored now
+    changed: bool  # False: `decide` found nothing to change (a retry, a reaction already there)
+    my_reactions: frozenset[str] = frozenset()  # the changer's reactions on it now
+
+
+@dataclass(frozen=True)
+class ChangesSlice:
+    """A page of a room's change feed: the messages whose last change is in the page, ascending `version`."""
+
+    messages: list[Message]
+    version: int  # the change number the page ends at: the next page's `after_version`
+    has_more: bool
 
 
 @dataclass(frozen=True)
@@ -258,8 +323,26 @@ class ChatStore(Protocol):
         """The room's member ids in order, after `after`."""
         ...
 
-    def rooms_of(self, user_id: str) -> list[RoomRecord]:
-        """The user's rooms with their counters."""
+    def rename_room(self, room_id: str, name: str) -> RoomRecord:
+        """Rename a group room (`Forbidden` (`errors.not_a_member`) when there is no such room)."""
+        ...
+
+    def rooms_of(self, user_id: str) -> list[MemberRoom]:
+        """The user's rooms with their counters, and the user's read marker in each."""
+        ...
+
+    # read state
+    def mark_read(self, room_id: str, user_id: str, seq: int) -> int:
+        """Move the member's read marker forward to `seq`, but not past the room's `last_seq`, never back: the
+        marker now. `Forbidden` (`errors.not_a_member`) unless `user_id` is a member."""
+        ...
+
+    def read_states(self, user_id: str, room_ids: Iterable[str]) -> dict[str, ReadState]:
+        """Of `room_ids`, the rooms `user_id` is a member of, with their counters (consistent) and the marker."""
+        ...
+
+    def read_marks(self, room_id: str, user_ids: Iterable[str]) -> dict[str, int]:
+        """The read markers of these members of the room (members without one read nothing: 0)."""
         ...
 
     # messages
@@ -272,6 +355,26 @@ class ChatStore(Protocol):
         ...
 
     def history(self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int) -> HistorySlice: ...
+
+    def get_messages(self, room_id: str, seqs: Iterable[int], *, consistent: bool = True) -> dict[int, Message]:
+        """The room's messages with these seqs, those that exist, as they now are."""
+        ...
+
+    def change_message(self, room_id: str, seq: int, user_id: str, decide: Decide) -> Changed:
+        """Edit, delete or react: read message `seq` and `user_id`'s reactions on it, ask `decide` for its next
+        state, and commit that with the room's next change number (`version`; the room's `last_version`) in one
+        transaction, again from the read while other changes of the room win. `NotFound` without the message;
+        what `decide` raises is raised."""
+        ...
+
+    def changes(self, room_id: str, *, after_version: int, limit: int) -> ChangesSlice:
+        """The room's change feed after `after_version`: each message whose last change is in the next `limit`
+        change numbers, once, as it now is."""
+        ...
+
+    def my_reactions(self, room_id: str, user_id: str, seqs: Iterable[int]) -> dict[int, frozenset[str]]:
+        """The user's own reactions on these messages (messages without any are left out)."""
+        ...
 
     # flood control
     def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:

@@ -8,7 +8,7 @@ in Python and camelCase on the wire. Extend freely (new actions, new optional fi
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -34,6 +34,16 @@ ROOM_MEMBER_IDS_SHOWN = 100
 LAST_MESSAGE_PREVIEW_CHARS = 200
 MAX_NAME_CHARS = 64
 MAX_AVATAR_URL_CHARS = 1024
+# A reply carries a preview of its parent: the parent's content cut to this many characters (then "…").
+REPLY_PREVIEW_CHARS = 100
+# `sync`: rooms asked about at once, rooms with news per page, messages (and changes) per room in a page.
+SYNC_MAX_ROOMS = 100
+SYNC_ROOMS_PER_PAGE = 10
+SYNC_MESSAGES_PER_ROOM = 20
+CHANGES_DEFAULT_LIMIT = 50
+# A read receipt is pushed to the room's members in rooms of at most this many members; bigger rooms omit it
+# (members ask with `presence`, which carries every member's read marker).
+READ_RECEIPT_MAX_MEMBERS = 100
 
 _UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # Ids are opaque strings; printable, no whitespace, short enough to use in keys and logs.
@@ -44,6 +54,11 @@ RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 Seq = Annotated[int, Field(ge=0, le=2**53 - 1)]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CURSOR_CHARS)]
 PageLimit = Annotated[int, Field(ge=1, le=PAGE_MAX_LIMIT)]
+# Reactions come from this fixed set, so that a message holds at most this many counts and a user this many
+# reactions on one message: the set is the bound.
+Emoji = Literal["👍", "❤️", "😂", "😮", "😢", "🙏", "🎉", "🔥", "👀", "✅"]
+REACTION_EMOJIS: tuple[str, ...] = get_args(Emoji)
+Content = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CONTENT_CHARS)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
 
 
@@ -64,20 +79,19 @@ class ClientFrame(WireModel):
 
 class SendMessage(ClientFrame):
     """Store a message once per sender, room and `clientMsgId` (a retry gets the same `ack`); push `message` to the
-    room. Another member reusing a `clientMsgId` never touches this sender's message."""
+    room. Another member reusing a `clientMsgId` never touches this sender's message. `replyToId` names a message
+    of the same room (else `bad_request`); the reply then carries a preview of it (`replyTo`)."""
 
     action: Literal["sendMessage"]
     room_id: Id
-    content: Annotated[str, StringConstraints(min_length=1, max_length=MAX_CONTENT_CHARS)]
+    content: Content
     client_msg_id: ClientMsgId
     reply_to_id: Id | None = None
 
     @field_validator("content")
     @classmethod
     def _not_blank(cls, content: str) -> str:
-        if not content.strip():
-            raise ValueError("content must not be blank")
-        return content
+        return _not_blank(content)
 
 
 class Typing(ClientFrame):
@@ -114,7 +128,7 @@ class Paged(ClientFrame):
 
 
 class CreateRoom(ClientFrame):
-    """Create a group room; the creator is always a member."""
+    """Create a group room; the creator is always a member, and its admin."""
 
     action: Literal["createRoom"]
     name: RoomName
@@ -129,7 +143,8 @@ class OpenDirect(ClientFrame):
 
 
 class AddMembers(ClientFrame):
-    """Add users to a group room the sender belongs to."""
+    """An admin of a group room adds users to it (in a group without admins, made before rooms had them, any
+    member may)."""
 
     action: Literal["addMembers"]
     room_id: Id
@@ -137,7 +152,8 @@ class AddMembers(ClientFrame):
 
 
 class LeaveRoom(ClientFrame):
-    """Leave a room; the remaining members get the updated room."""
+    """Leave a group room; the remaining members get the updated room. When its last admin leaves, the remaining
+    member first by id becomes admin."""
 
     action: Literal["leaveRoom"]
     room_id: Id
@@ -186,6 +202,106 @@ class UpdateProfile(ClientFrame):
         return self
 
 
+class MarkRead(ClientFrame):
+    """Move the sender's read marker of a room forward to `seq` (never back; past the last message it stops at the
+    last message). The sender's other connections are told (`read`), and so are the members of a room of at most
+    100 members (a read receipt); `listRooms` and `sync` give the marker and the unread count."""
+
+    action: Literal["markRead"]
+    room_id: Id
+    seq: Seq
+
+
+class EditMessage(ClientFrame):
+    """Replace the content of the sender's own message (moderated again); it keeps its `seq` and gets a new
+    `version` and `editedAt`. Sending the same content again changes nothing (a retry gets the same reply)."""
+
+    action: Literal["editMessage"]
+    room_id: Id
+    message_id: Id
+    content: Content
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, content: str) -> str:
+        return _not_blank(content)
+
+
+class DeleteMessage(ClientFrame):
+    """Delete a message: the sender's own, or any message for an admin of the room. It stays as a tombstone (its
+    `seq`, `deletedAt`, no content, no reactions); deleting it again changes nothing."""
+
+    action: Literal["deleteMessage"]
+    room_id: Id
+    message_id: Id
+
+
+class AddReaction(ClientFrame):
+    """React to a message with one of the fixed set of emoji; reacting twice with the same one changes nothing."""
+
+    action: Literal["addReaction"]
+    room_id: Id
+    message_id: Id
+    emoji: Emoji
+
+
+class RemoveReaction(ClientFrame):
+    """Take the sender's reaction back; taking back one that is not there changes nothing."""
+
+    action: Literal["removeReaction"]
+    room_id: Id
+    message_id: Id
+    emoji: Emoji
+
+
+class GetMessage(ClientFrame):
+    """One message of a room by id, as it now is (for a reply whose parent is not loaded)."""
+
+    action: Literal["getMessage"]
+    room_id: Id
+    message_id: Id
+
+
+class Changes(ClientFrame):
+    """The room's change feed: its messages edited, deleted or reacted to after `afterVersion`, each once, as it
+    now is, in the order of their last change. Pass the reply's `version` back as `afterVersion` for the next page;
+    keep the highest `version` seen per room (`listRooms` gives each room's `lastVersion`)."""
+
+    action: Literal["changes"]
+    room_id: Id
+    after_version: Seq = 0
+    limit: Annotated[int, Field(ge=1, le=HISTORY_MAX_LIMIT)] = CHANGES_DEFAULT_LIMIT
+
+
+class Sync(ClientFrame):
+    """After a reconnect, in one frame instead of a `history` per room: for each room in `rooms` (room id ->
+    the last seq the client has) and `versions` (room id -> the last version it has), whether the room has news,
+    with the first page of its new messages and of its changes. Rooms without news are left out; rooms the sender
+    is no longer a member of are listed in `left`. Pages hold at most 10 rooms with news: pass `nextCursor` back
+    (with the same `rooms` and `versions`) for the next."""
+
+    action: Literal["sync"]
+    rooms: Annotated[dict[Id, Seq], Field(max_length=SYNC_MAX_ROOMS)]
+    versions: Annotated[dict[Id, Seq], Field(max_length=SYNC_MAX_ROOMS)] = {}
+    cursor: Cursor | None = None
+
+
+class RemoveMember(ClientFrame):
+    """An admin of a group room takes a member out: they lose access at once and are told (`removed`)."""
+
+    action: Literal["removeMember"]
+    room_id: Id
+    user_id: Id
+
+
+class RenameRoom(ClientFrame):
+    """An admin of a group room renames it; the members get the updated room."""
+
+    action: Literal["renameRoom"]
+    room_id: Id
+    name: RoomName
+
+
 class Ping(ClientFrame):
     """Keep the connection from idling out (API Gateway closes it after 10 minutes idle)."""
 
@@ -204,6 +320,16 @@ ClientAction = Annotated[
     | ListUsers
     | Presence
     | UpdateProfile
+    | MarkRead
+    | EditMessage
+    | DeleteMessage
+    | AddReaction
+    | RemoveReaction
+    | GetMessage
+    | Changes
+    | Sync
+    | RemoveMember
+    | RenameRoom
     | Ping,
     Field(discriminator="action"),
 ]
@@ -220,6 +346,16 @@ CLIENT_FRAME_TYPES: tuple[type[ClientFrame], ...] = (
     ListUsers,
     Presence,
     UpdateProfile,
+    MarkRead,
+    EditMessage,
+    DeleteMessage,
+    AddReaction,
+    RemoveReaction,
+    GetMessage,
+    Changes,
+    Sync,
+    RemoveMember,
+    RenameRoom,
     Ping,
 )
 ACTIONS: tuple[str, ...] = tuple(t.model_fields["action"].annotation.__args__[0] for t in CLIENT_FRAME_TYPES)  # type: ignore[union-attr]
@@ -227,8 +363,33 @@ ACTIONS: tuple[str, ...] = tuple(t.model_fields["action"].annotation.__args__[0]
 # ---------------------------------------------------------------------------------------------- objects
 
 
+class ReactionCount(WireModel):
+    """How many members reacted to a message with `emoji`."""
+
+    emoji: Emoji
+    count: int
+
+
+class ReplyPreview(WireModel):
+    """The message a reply answers, in short: its content cut to 100 characters (then "…"); empty and `deleted`
+    when the parent was deleted."""
+
+    id: str
+    seq: int
+    sender_id: str
+    sender_name: str
+    content: str
+    deleted: bool = False
+
+
 class Message(WireModel):
-    """A stored message. `seq` is per room, starts at 1, gap-free, in commit order."""
+    """A stored message. `seq` is per room, starts at 1, gap-free, in commit order.
+
+    `version` is 0 until the message is first edited, deleted or reacted to; then it is the room's change number of
+    its last change (see `changes`), so a higher `version` is always the newer state. A deleted message is a
+    tombstone: `deletedAt` set, `content` empty, no reactions. `myReactions` is the caller's own reactions in
+    replies; in pushes it is null (keep what you have: `reaction` pushes say who reacted).
+    """
 
     id: str
     room_id: str
@@ -239,6 +400,12 @@ class Message(WireModel):
     created_at: str
     client_msg_id: str
     reply_to_id: str | None = None
+    reply_to: ReplyPreview | None = None
+    version: int = 0
+    edited_at: str | None = None
+    deleted_at: str | None = None
+    reactions: list[ReactionCount] = []
+    my_reactions: list[Emoji] | None = None
 
 
 class Room(WireModel):
@@ -252,14 +419,20 @@ class Room(WireModel):
     member_ids: list[str]
     created_at: str
     member_count: int
+    # Who may add and remove members, rename the room and delete any message (a group's creator, at first).
+    admin_ids: list[str] = []
 
 
 class RoomSummary(Room):
     """A room in `listRooms`: `lastMessage` is a preview, its `content` cut to 200 characters (then "…");
-    `history` has the whole message."""
+    `history` has the whole message. `readSeq` is the caller's read marker, `unreadCount` the messages after it;
+    `lastVersion` the room's latest change number (see `changes`)."""
 
     last_seq: int
     last_message: Message | None = None
+    read_seq: int = 0
+    unread_count: int = 0
+    last_version: int = 0
 
 
 class UserInfo(WireModel):
@@ -281,6 +454,7 @@ class MemberPresence(WireModel):
     last_seen: str | None = None
     name: str
     avatar_url: str | None = None
+    read_seq: int = 0  # the member's read marker in this room
 
 
 # ---------------------------------------------------------------------------------------------- server frames
@@ -335,8 +509,9 @@ class HistoryPage(ServerFrame):
 
 
 class RoomFrame(ServerFrame):
-    """Reply to `createRoom`, `openDirect`, `addMembers` and `leaveRoom`; also pushed to the room's members (and to
-    the leaver's other connections) when the room is created or its members change."""
+    """Reply to `createRoom`, `openDirect`, `addMembers`, `removeMember`, `renameRoom` and `leaveRoom`; also pushed
+    to the room's members (and to the leaver's other connections) when the room is created, renamed or its members
+    change."""
 
     type: Literal["room"] = "room"
     room: Room
@@ -384,6 +559,91 @@ class ProfileFrame(ServerFrame):
     user: UserInfo
 
 
+class ReadFrame(ServerFrame):
+    """Reply to `markRead` with the marker as it now is; pushed to the user's other connections (they move their
+    marker too) and, in rooms of at most 100 members, to the other members as a read receipt."""
+
+    type: Literal["read"] = "read"
+    room_id: str
+    user_id: str
+    seq: int
+
+
+class MessageUpdated(ServerFrame):
+    """Reply to `editMessage` and `deleteMessage` with the message as it now is; pushed to the room's members."""
+
+    type: Literal["messageUpdated"] = "messageUpdated"
+    message: Message
+
+
+class ReactionFrame(ServerFrame):
+    """Reply to `addReaction` and `removeReaction`, and pushed to the room's members: `userId` added (or took back)
+    `emoji`; `reactions` and `version` are the message's now."""
+
+    type: Literal["reaction"] = "reaction"
+    room_id: str
+    message_id: str
+    seq: int
+    user_id: str
+    emoji: Emoji
+    added: bool
+    reactions: list[ReactionCount]
+    version: int
+
+
+class MessageFrame(ServerFrame):
+    """Reply to `getMessage`: the message as it now is."""
+
+    type: Literal["messageFound"] = "messageFound"
+    message: Message
+
+
+class ChangesPage(ServerFrame):
+    """Reply to `changes`: messages changed after `afterVersion`, in the order of their last change; `version` is
+    where this page ends (pass it as the next `afterVersion`); `hasMore` when there are more."""
+
+    type: Literal["changes"] = "changes"
+    room_id: str
+    messages: list[Message]
+    version: int
+    has_more: bool
+
+
+class RoomNews(WireModel):
+    """One room's news in `sync`: its counters and read marker, the first page of messages after the client's
+    seq (`hasMore`: page on with `history` `afterSeq`) and of changes after its version (`changesHaveMore`: page
+    on with `changes` from `version`)."""
+
+    room_id: str
+    last_seq: int
+    last_version: int
+    read_seq: int
+    unread_count: int
+    messages: list[Message]
+    has_more: bool
+    changes: list[Message]
+    version: int
+    changes_have_more: bool
+
+
+class SyncPage(ServerFrame):
+    """Reply to `sync`: the rooms with news (at most 10), those the sender has left or was removed from, and
+    `nextCursor` when more rooms remain to look at."""
+
+    type: Literal["sync"] = "sync"
+    rooms: list[RoomNews]
+    left: list[str]
+    next_cursor: str | None = None
+
+
+class RemovedPush(ServerFrame):
+    """Pushed to every connection of a member an admin removed from a room: the room is no longer theirs."""
+
+    type: Literal["removed"] = "removed"
+    room_id: str
+    by_user_id: str
+
+
 class Pong(ServerFrame):
     """Reply to `ping`."""
 
@@ -425,9 +685,22 @@ SERVER_FRAME_TYPES: tuple[type[ServerFrame], ...] = (
     RoomPresence,
     PresencePush,
     ProfileFrame,
+    ReadFrame,
+    MessageUpdated,
+    ReactionFrame,
+    MessageFrame,
+    ChangesPage,
+    SyncPage,
+    RemovedPush,
     Pong,
     ErrorFrame,
 )
+
+
+def _not_blank(content: str) -> str:
+    if not content.strip():
+        raise ValueError("content must not be blank")
+    return content
 
 
 def encode(frame: ServerFrame) -> bytes:

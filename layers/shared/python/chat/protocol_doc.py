@@ -58,6 +58,16 @@ REPLIES: dict[str, type[p.ServerFrame] | None] = {
     "listUsers": p.UsersFrame,
     "presence": p.RoomPresence,
     "updateProfile": p.ProfileFrame,
+    "markRead": p.ReadFrame,
+    "editMessage": p.MessageUpdated,
+    "deleteMessage": p.MessageUpdated,
+    "addReaction": p.ReactionFrame,
+    "removeReaction": p.ReactionFrame,
+    "getMessage": p.MessageFrame,
+    "changes": p.ChangesPage,
+    "sync": p.SyncPage,
+    "removeMember": p.RoomFrame,
+    "renameRoom": p.RoomFrame,
     "ping": p.Pong,
 }
 
@@ -65,11 +75,18 @@ REPLIES: dict[str, type[p.ServerFrame] | None] = {
 PUSHES: dict[type[p.ServerFrame], str] = {
     p.MessagePush: "to every connection of the room's members, but the one that sent the message",
     p.TypingPush: "to the connections of the room's other members",
-    p.RoomFrame: "when a room is created or its members change: to every connection of its members (and of the "
-    "user who left), but the one that asked",
+    p.RoomFrame: "when a room is created, renamed or its members change: to every connection of its members (and "
+    "of the user who left), but the one that asked",
     p.PresencePush: "when a user's first connection opens or last one closes: to the users sharing a room with them",
     p.ProfileFrame: "when a user changes their name or avatar: to the users sharing a room with them, and to their "
     "own other connections",
+    p.ReadFrame: "when a user moves a read marker: to their own other connections, and in rooms of at most "
+    f"{p.READ_RECEIPT_MAX_MEMBERS} members to the other members' connections (a read receipt; bigger rooms omit it)",
+    p.MessageUpdated: "when a message is edited or deleted: to every connection of the room's members, but the one "
+    "that asked",
+    p.ReactionFrame: "when a reaction is added or taken back: to every connection of the room's members, but the one "
+    "that asked",
+    p.RemovedPush: "when an admin removes a member: to every connection of the removed member",
 }
 
 # How each list a server frame carries comes. A cursor field the text does not name fails the generation.
@@ -81,9 +98,25 @@ LISTS: dict[type[p.ServerFrame], str] = {
     "`nextCursor` asks for the next page, and a longer `query` narrows them",
     p.RoomPresence: f"a page of the room's members by id (`limit`, default and at most {p.PAGE_MAX_LIMIT}); "
     "`nextCursor` asks for the next page",
+    p.ChangesPage: f"a page of changed messages (`limit`, default {p.CHANGES_DEFAULT_LIMIT}, at most "
+    f"{p.HISTORY_MAX_LIMIT}, and at most 100 KB), each message once as it now is; `version` is the next "
+    "`afterVersion`",
+    p.ReactionFrame: f"`reactions`: a count per emoji reacted with (at most {len(p.REACTION_EMOJIS)}, the fixed set)",
+    p.SyncPage: f"at most {p.SYNC_ROOMS_PER_PAGE} rooms with news (and at most 100 KB), each with at most "
+    f"{p.SYNC_MESSAGES_PER_ROOM} new messages and {p.SYNC_MESSAGES_PER_ROOM} changes; `left` lists the asked-about "
+    "rooms the sender is not a member of; `nextCursor` asks for the next page",
 }
 
-OBJECTS: tuple[type[p.WireModel], ...] = (p.Message, p.Room, p.RoomSummary, p.UserInfo, p.MemberPresence)
+OBJECTS: tuple[type[p.WireModel], ...] = (
+    p.Message,
+    p.ReplyPreview,
+    p.ReactionCount,
+    p.Room,
+    p.RoomSummary,
+    p.RoomNews,
+    p.UserInfo,
+    p.MemberPresence,
+)
 
 
 def _type_of(schema: dict[str, Any]) -> str:

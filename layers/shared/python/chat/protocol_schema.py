@@ -36,6 +36,13 @@ LIMITS = {
     "lastMessagePreviewChars": p.LAST_MESSAGE_PREVIEW_CHARS,
     "maxNameChars": p.MAX_NAME_CHARS,
     "maxAvatarUrlChars": p.MAX_AVATAR_URL_CHARS,
+    "replyPreviewChars": p.REPLY_PREVIEW_CHARS,
+    "reactionEmojis": list(p.REACTION_EMOJIS),
+    "syncMaxRooms": p.SYNC_MAX_ROOMS,
+    "syncRoomsPerPage": p.SYNC_ROOMS_PER_PAGE,
+    "syncMessagesPerRoom": p.SYNC_MESSAGES_PER_ROOM,
+    "changesDefaultLimit": p.CHANGES_DEFAULT_LIMIT,
+    "readReceiptMaxMembers": p.READ_RECEIPT_MAX_MEMBERS,
 }
 
 

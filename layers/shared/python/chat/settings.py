@@ -33,6 +33,8 @@ class Settings(BaseModel):
     room_connections_table: str = Field(alias="ROOM_CONNECTIONS_TABLE")
     messages_table: str = Field(alias="MESSAGES_TABLE")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    message_changes_table: str = Field(alias="MESSAGE_CHANGES_TABLE")
+    reactions_table: str = Field(alias="REACTIONS_TABLE")
     rate_limits_table: str = Field(alias="RATE_LIMITS_TABLE")
 
     # The API Gateway Management API of this WebSocket stage: https://{api}.execute-api.{region}.amazonaws.com/{stage}

@@ -77,6 +77,10 @@ ROOM_CONNECTIONS = TableSpec(
 )
 MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"))
 IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("senderMsgId"))
+# Each room's change feed: change number -> the seq of the message it changed (edit, delete, reaction).
+MESSAGE_CHANGES = TableSpec("message_changes", Key("roomId"), Key("version", "N"))
+# A member's own reactions on one message ("{roomId}#{userId}", seq): whether the caller reacted, per message.
+REACTIONS = TableSpec("reactions", Key("roomUser"), Key("seq", "N"))
 RATE_LIMITS = TableSpec("rate_limits", Key("bucket"), ttl_attribute="ttl", ephemeral=True)
 
 TABLES: tuple[TableSpec, ...] = (
@@ -89,6 +93,8 @@ TABLES: tuple[TableSpec, ...] = (
     ROOM_CONNECTIONS,
     MESSAGES,
     IDEMPOTENCY,
+    MESSAGE_CHANGES,
+    REACTIONS,
     RATE_LIMITS,
 )
 
