@@ -16,6 +16,12 @@ function message(senderId: string, at: Date, extra: Partial<ChatMessage> = {}): 
     createdAt: at.toISOString(),
     clientMsgId: `c${seq}`,
     replyToId: null,
+    replyTo: null,
+    version: 0,
+    editedAt: null,
+    deletedAt: null,
+    reactions: [],
+    myReactions: [],
     status: "sent",
     ...extra,
   };

@@ -240,15 +240,17 @@ describe("typing", () => {
 });
 
 describe("unread counts", () => {
-  it("starts a device's first run with every room read, then counts others' messages after the read marker", async () => {
+  it("takes the server's read marker and unread count, then counts others' messages after it", async () => {
     const h = harness();
-    const socket = await h.connect([room("r1", { lastSeq: 10 })]);
-    expect(roomState(h, "r1")).toMatchObject({ readSeq: 10, unreadCount: 0 });
+    const socket = await h.connect([room("r1", { lastSeq: 10, readSeq: 4, unreadCount: 5 })]); // one of 5..10 is mine
+    expect(roomState(h, "r1")).toMatchObject({ readSeq: 4, unreadCount: 5 });
     socket.push({ type: "message", message: message("r1", 11) });
+    await settle();
+    // The server's count plus the messages of others pushed since.
+    expect(roomState(h, "r1")).toMatchObject({ lastSeq: 11, readSeq: 4, unreadCount: 6 });
     socket.push({ type: "message", message: message("r1", 12, { senderId: ME.id }) }); // mine, from another device
     socket.push({ type: "message", message: message("r1", 13) });
     await settle();
-    // Not every message after readSeq is loaded here: estimated from the seqs (mine moved the marker to 12).
     expect(roomState(h, "r1")).toMatchObject({ lastSeq: 13, readSeq: 12, unreadCount: 1 });
     h.client.markRead("r1", 13);
     await settle();
@@ -293,11 +295,16 @@ describe("unread counts", () => {
       removeItem: (key) => void backing.delete(key),
     };
     const first = harness({ storage: localStorageStore(local, "chat:") });
-    await first.connect([room("r1", { lastSeq: 3 })]);
+    const socket = await first.connect([room("r1", { lastSeq: 3 })]);
+    socket.drop();
+    first.client.markRead("r1", 3); // read while the server could not be told
+    await settle();
     first.client.stop();
     const second = harness({ storage: localStorageStore(local, "chat:") });
-    await second.connect([room("r1", { lastSeq: 8 })]);
+    const reopened = await second.connect([room("r1", { lastSeq: 8 })]);
     expect(roomState(second, "r1")).toMatchObject({ readSeq: 3, unreadCount: 5 });
+    // The server is told what this device read meanwhile.
+    expect(reopened.frames("markRead")).toEqual([expect.objectContaining({ roomId: "r1", seq: 3 })]);
     expect([...backing.keys()].every((key) => key.startsWith("chat:user/u-me/"))).toBe(true);
   });
 });
@@ -354,21 +361,60 @@ describe("snapshots and events", () => {
   });
 });
 
-describe("a device's first run", () => {
-  it("happens once: rooms that appear in a later session start unread", async () => {
-    const storage = memoryStore();
-    const first = harness({ storage });
-    await first.connect([]); // no rooms yet on the first run
-    first.client.stop();
-    const second = harness({ storage });
-    await second.connect([room("r1", { lastSeq: 3 })]);
-    expect(roomState(second, "r1")).toMatchObject({ readSeq: 0, unreadCount: 3 });
+describe("read markers on the server", () => {
+  it("sends markRead at most once a second per room, only forward, and after an own message's ack", async () => {
+    const h = harness();
+    const socket = await h.connect([room("r1", { lastSeq: 10, readSeq: 2 })]);
+    h.client.markRead("r1", 5);
+    h.client.markRead("r1", 6);
+    h.client.markRead("r1", 7);
+    expect(socket.frames("markRead").map((f) => f.seq)).toEqual([5]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(socket.frames("markRead")).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(socket.frames("markRead").map((f) => f.seq)).toEqual([5, 7]);
+    socket.push({ type: "read", roomId: "r1", userId: ME.id, seq: 7, requestId: socket.frames("markRead")[1]!.requestId });
+    await vi.advanceTimersByTimeAsync(2_000);
+    h.client.markRead("r1", 6); // behind the server's marker: nothing to send
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(socket.frames("markRead")).toHaveLength(2);
+    const sent = h.client.send("r1", "mine");
+    socket.answer("sendMessage", {
+      type: "ack", clientMsgId: sent.clientMsgId,
+      message: message("r1", 11, { senderId: ME.id, clientMsgId: sent.clientMsgId, content: "mine" }),
+    });
+    await settle();
+    expect(socket.frames("markRead").map((f) => f.seq)).toEqual([5, 7, 11]);
+    expect(roomState(h, "r1")).toMatchObject({ readSeq: 11, unreadCount: 0 });
+  });
+
+  it("follows the marker of the user's other devices and keeps other members' read receipts", async () => {
+    const h = harness();
+    const socket = await h.connect([room("r1", { lastSeq: 10, readSeq: 2, unreadCount: 8 })]);
+    expect(roomState(h, "r1")?.unreadCount).toBe(8);
+    socket.push({ type: "read", roomId: "r1", userId: ME.id, seq: 10 });
+    socket.push({ type: "read", roomId: "r1", userId: BOB.id, seq: 9 });
+    await settle();
+    expect(roomState(h, "r1")).toMatchObject({ readSeq: 10, unreadCount: 0, readBy: { [BOB.id]: 9 } });
+    h.client.markRead("r1", 10); // the server has it already
+    expect(socket.frames("markRead")).toHaveLength(0);
+  });
+
+  it("sends a marker reached while offline once the connection opens", async () => {
+    const h = harness();
+    const first = await h.connect([room("r1", { lastSeq: 4 })]);
+    first.drop();
+    h.client.markRead("r1", 4);
+    expect(roomState(h, "r1")?.readSeq).toBe(4);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const second = await h.reopen([room("r1", { lastSeq: 4 })]);
+    expect(second.frames("markRead")).toEqual([expect.objectContaining({ roomId: "r1", seq: 4 })]);
   });
 });
 
 describe("clientMsgIds", () => {
   it("are UUIDs the server accepts, with or without crypto.randomUUID", async () => {
-    const { randomUuid } = await import("./client");
+    const { randomUuid } = await import("./util");
     const pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
     expect(randomUuid()).toMatch(pattern);
     vi.stubGlobal("crypto", { getRandomValues: (bytes: Uint8Array) => bytes.fill(0xff) });

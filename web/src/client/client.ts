@@ -2,19 +2,25 @@
 import { Connection, backoffDelay } from "./connection";
 import { ChatRequestError } from "./errors";
 import { Outbox, type OutboxEntry } from "./outbox";
-import type { ClientFrame, Message, MemberPresence, PresencePush, Room, RoomSummary, ServerFrame, TypingPush, UserInfo } from "./protocol";
+import type {
+  ClientFrame, Message, MemberPresence, PresencePush, ReadFrame, RemovedPush, Room, RoomNews, RoomSummary, ServerFrame, UserInfo,
+} from "./protocol";
 import { LIMITS } from "./protocol";
+import { ReadSender } from "./reads";
 import { Requests, replyTypes, type RequestFrame, type ReplyTo } from "./requests";
-import { byActivity, isMember, newRoomEntry, roomView, summaryFromRoom, summaryWithMessage, type RoomEntry } from "./rooms";
+import { byActivity, isMember, mergeSummary, newRoomEntry, roomView, summaryFromRoom, summaryWithMessage, type RoomEntry } from "./rooms";
+import { loadChanges, syncRooms, whatToSync } from "./sync";
+import { applyChanges, applyCounts, applyMessageFrame } from "./updates";
+import { clientSettings, defaultSocket, randomUuid, retrying, type ClientSettings } from "./util";
 import { ForwardMarkers, memoryStore, type KeyValueStore } from "./storage";
+import { HistoryLoader, MAX_CATCH_UP_MESSAGES } from "./loading";
 import { Events, SnapshotStore } from "./store";
+import { TypingTracker } from "./typing";
 import { toUserState, Users } from "./users";
-import type { ChatEvent, ChatMessage, ChatSnapshot, ClientOptions, ConnectionState, UserState, WebSocketLike } from "./types";
+import type { ChatEvent, ChatMessage, ChatSnapshot, ClientOptions, ConnectionState, Emoji, UserState } from "./types";
 
-/** Past this many missed messages a room jumps to its latest page instead of loading them all. */
-const MAX_CATCH_UP_MESSAGES = 1000;
-/** Rooms caught up at once: the server's flood control counts every frame. */
-const CATCH_UP_CONCURRENCY = 2;
+/** At most one `markRead` per room this often. */
+const READ_INTERVAL_MS = 1000;
 /** Tries of a background request (listing, catch-up) told to wait (rate_limited, unavailable, internal). */
 const BACKGROUND_TRIES = 5;
 
@@ -32,7 +38,7 @@ export class ChatClient {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly randomUUID: () => string;
-  private readonly settings: Required<Omit<ClientOptions, "url" | "getToken" | "storage" | "createSocket" | "random" | "now" | "randomUUID">>;
+  private readonly settings: ClientSettings;
 
   private me: Me | null = null;
   private connectionState: ConnectionState = { status: "offline", reason: "not started" };
@@ -42,11 +48,18 @@ export class ChatClient {
   private outbox: Outbox | null = null;
   private seen: ForwardMarkers | null = null;
   private read: ForwardMarkers | null = null;
-  private readonly catchUps = new Map<string, Promise<void>>();
-  private readonly latestLoads = new Map<string, Promise<void>>();
+  private readonly loader = new HistoryLoader({
+    entry: (roomId) => this.rooms.get(roomId),
+    history: (frame) => this.backgroundRequest(frame),
+    add: (roomId, messages) => void this.addMessages(roomId, messages, false),
+    changed: (roomId) => this.roomChanged(roomId),
+  });
   /** Rooms the app opened: their latest page is loaded whenever a connection allows it. */
   private readonly opened = new Set<string>();
-  private readonly typingSent = new Map<string, { lastTrueAt: number; active: boolean }>();
+  private readonly typing: TypingTracker;
+  private readonly reads: ReadSender;
+  /** Rooms recently gone, to name them when a `removed` push follows the room frame that dropped them. */
+  private readonly departed = new Map<string, RoomSummary>();
   /** Bumped on every open: work for an older connection stops. */
   private syncGeneration = 0;
   private typingCounter = 0;
@@ -56,18 +69,18 @@ export class ChatClient {
     this.now = options.now ?? (() => Date.now());
     this.random = options.random ?? Math.random;
     this.randomUUID = options.randomUUID ?? randomUuid;
-    this.settings = {
-      backoffBaseMs: options.backoffBaseMs ?? 500,
-      backoffCapMs: options.backoffCapMs ?? 30_000,
-      pingIntervalMs: options.pingIntervalMs ?? 5 * 60_000,
-      maxConnectionAgeMs: options.maxConnectionAgeMs ?? 110 * 60_000,
-      stableAfterMs: options.stableAfterMs ?? 10_000,
-      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
-      sendTimeoutMs: options.sendTimeoutMs ?? 30_000,
-      typingExpiryMs: options.typingExpiryMs ?? 6_000,
-      typingThrottleMs: options.typingThrottleMs ?? 3_000,
-      maxSendAttempts: options.maxSendAttempts ?? 5,
-    };
+    this.settings = clientSettings(options);
+    this.typing = new TypingTracker({
+      now: this.now,
+      expiryMs: this.settings.typingExpiryMs,
+      throttleMs: this.settings.typingThrottleMs,
+      send: (roomId, isTyping) => this.sendOwn({ action: "typing", roomId, isTyping }),
+      changed: (entry) => {
+        this.roomChanged(entry.id);
+        this.events.emit({ type: "typing", roomId: entry.id, users: [...entry.typing.values()].map((t) => t.user) });
+      },
+    });
+    this.reads = new ReadSender({ send: (roomId, seq) => this.sendOwn({ action: "markRead", roomId, seq }), now: this.now, intervalMs: READ_INTERVAL_MS });
     this.requests = new Requests((socketId) => this.connection.declareDead(socketId));
     this.connection = new Connection({
       url: options.url,
@@ -102,7 +115,7 @@ export class ChatClient {
   /** Closes the socket and stops the timers; the snapshot stays readable. */
   stop(): void {
     this.connection.stop();
-    for (const entry of this.rooms.values()) this.clearTyping(entry);
+    for (const entry of this.rooms.values()) this.typing.clear(entry);
   }
 
   /** The auth module has a new token: reconnect with it (keeping the old socket until the new one opens). */
@@ -128,7 +141,7 @@ export class ChatClient {
   /** Shown at once as pending; sent now or after the next (re)connect, always with the same clientMsgId. */
   send(roomId: string, content: string, options: { replyToId?: string } = {}): ChatMessage {
     const { me, outbox } = this.started();
-    this.typingSent.delete(roomId); // the message ends the typing on the other side; the next key press counts anew
+    this.typing.messageSent(roomId);
     const entry = outbox.add({
       clientMsgId: this.randomUUID(),
       roomId,
@@ -151,28 +164,21 @@ export class ChatClient {
 
   /** Throttled: at most one `true` per typingThrottleMs; `false` only after a `true`. */
   setTyping(roomId: string, isTyping: boolean): void {
-    const state = this.typingSent.get(roomId) ?? { lastTrueAt: -Infinity, active: false };
-    this.typingSent.set(roomId, state);
-    if (isTyping) {
-      if (this.now() - state.lastTrueAt < this.settings.typingThrottleMs) return;
-      state.lastTrueAt = this.now();
-      state.active = true;
-    } else {
-      if (!state.active) return;
-      state.active = false;
-      state.lastTrueAt = -Infinity;
-    }
-    // A requestId of our own that nothing waits for: an error about it (rate_limited) is not worth showing.
-    this.connection.send({ action: "typing", roomId, isTyping, requestId: `typing-${++this.typingCounter}` });
+    this.typing.set(roomId, isTyping);
+  }
+
+  /** A frame nothing waits for, with a requestId of our own: an error about it (rate_limited) is not worth showing. */
+  private sendOwn(frame: ClientFrame): boolean {
+    return this.connection.send({ ...frame, requestId: `${frame.action}-${++this.typingCounter}` }) !== null;
   }
 
   /** Loads the room's latest page unless messages are loaded (a room with news is caught up first). */
   async openRoom(roomId: string): Promise<void> {
     this.opened.add(roomId);
     const entry = this.rooms.get(roomId);
-    if (entry && this.hasNews(entry)) await this.catchUp(roomId);
-    else await this.catchUps.get(roomId);
-    if ((this.rooms.get(roomId)?.timeline.messages.length ?? 0) === 0) await this.loadLatest(roomId);
+    if (entry && this.loader.hasNews(entry)) await this.loader.catchUp(roomId);
+    else await this.loader.running(roomId);
+    if ((this.rooms.get(roomId)?.timeline.messages.length ?? 0) === 0) await this.loader.loadLatest(roomId);
   }
 
   /** One page before the oldest loaded message; resolves to whether older ones remain. */
@@ -184,25 +190,45 @@ export class ChatClient {
       return (this.rooms.get(roomId)?.timeline.oldestSeq ?? 1) > 1;
     }
     if (oldest <= 1 || entry.loadingOlder) return oldest > 1;
-    this.setLoadingOlder(entry, true);
-    try {
-      const page = await this.backgroundRequest({ action: "history", roomId, beforeSeq: oldest, limit: LIMITS.historyDefaultLimit });
-      this.addMessages(roomId, page.messages, false);
-    } finally {
-      this.setLoadingOlder(entry, false);
-    }
+    await this.loader.loadOlder(entry, oldest);
     return (entry.timeline.oldestSeq ?? 1) > 1;
   }
 
-  /** Moves forward only; persisted on this device. */
+  /** The user saw the room up to `seq`: moves forward only, persisted on this device, and told the server (at
+   * most once a second per room; the user's other devices follow). */
   markRead(roomId: string, seq: number): void {
     const entry = this.rooms.get(roomId);
     const lastSeq = Math.max(entry?.summary?.lastSeq ?? 0, entry?.timeline.newestSeq ?? 0);
-    if (this.read?.advance(roomId, Math.min(seq, lastSeq))) this.roomChanged(roomId);
+    const target = Math.min(seq, lastSeq);
+    if (this.read?.advance(roomId, target)) this.roomChanged(roomId);
+    if (target > 0) this.reads.read(roomId, target);
   }
 
+  /** A loaded message, or one fetched with fetchMessage. */
   getMessage(roomId: string, id: string): ChatMessage | undefined {
-    return this.rooms.get(roomId)?.timeline.findById(id);
+    const entry = this.rooms.get(roomId);
+    return entry?.timeline.findById(id) ?? entry?.fetched.get(id);
+  }
+
+  /** One message by id as it now is (a reply's parent beyond the loaded pages). */
+  async fetchMessage(roomId: string, messageId: string): Promise<ChatMessage | undefined> {
+    await this.request({ action: "getMessage", roomId, messageId }); // applied by handleFrame
+    return this.getMessage(roomId, messageId);
+  }
+
+  /** Edits or deletes a message; the reply (and the others' pushes) bring its new version. */
+  async editMessage(roomId: string, messageId: string, content: string): Promise<void> {
+    await this.request({ action: "editMessage", roomId, messageId, content });
+  }
+
+  async deleteMessage(roomId: string, messageId: string): Promise<void> {
+    await this.request({ action: "deleteMessage", roomId, messageId });
+  }
+
+  /** Adds the user's reaction, or takes it back when they have it. */
+  async toggleReaction(roomId: string, messageId: string, emoji: Emoji): Promise<void> {
+    const mine = this.getMessage(roomId, messageId)?.myReactions.includes(emoji) ?? false;
+    await this.request({ action: mine ? "removeReaction" : "addReaction", roomId, messageId, emoji });
   }
 
   // ---- rooms and people ------------------------------------------------------------------------------------
@@ -222,6 +248,14 @@ export class ChatClient {
     if (first === undefined) throw new ChatRequestError("bad_request", "Name at least one member to add");
     const reply = await this.request({ action: "addMembers", roomId, memberIds: [first, ...rest] });
     return this.summaryAfter(reply.room);
+  }
+
+  async removeMember(roomId: string, userId: string): Promise<RoomSummary> {
+    return this.summaryAfter((await this.request({ action: "removeMember", roomId, userId })).room);
+  }
+
+  async renameRoom(roomId: string, name: string): Promise<RoomSummary> {
+    return this.summaryAfter((await this.request({ action: "renameRoom", roomId, name })).room);
   }
 
   async leaveRoom(roomId: string): Promise<void> {
@@ -265,6 +299,7 @@ export class ChatClient {
   private handleOpen(resumed: boolean): void {
     const generation = ++this.syncGeneration;
     this.outbox?.flush();
+    this.reads.resume();
     // A resumed socket replaced an open one: no push was missed, the room list is current.
     void (resumed ? this.catchUpAll(generation) : this.sync(generation)).catch((error: unknown) => this.reportBackground(error));
   }
@@ -300,41 +335,76 @@ export class ChatClient {
   }
 
   private applyRoomList(rooms: RoomSummary[], known: Set<string>): void {
-    const firstRun = this.read?.existed === false && !this.roomsLoaded;
     const listed = new Set<string>();
     for (const summary of rooms) {
       listed.add(summary.id);
       const entry = this.entry(summary.id);
       entry.summary = entry.summary ? mergeSummary(entry.summary, summary) : summary;
-      // A device's first run starts with everything read, not with the whole history unread.
-      if (firstRun) this.read?.advance(summary.id, summary.lastSeq);
+      this.applyCounts(entry, summary);
+      this.reads.listed(summary.id, summary.readSeq);
+      // Read here while the server could not be told (offline, or before a reload): tell it now.
+      const local = this.read?.get(summary.id) ?? 0;
+      if (local > summary.readSeq) this.reads.read(summary.id, local);
+      // Nothing loaded: whatever loads next is current, no change before now is needed.
+      if (entry.timeline.messages.length === 0) entry.version = summary.lastVersion;
       if (summary.lastMessage) this.users.learnSender(summary.lastMessage);
       entry.view = null;
     }
     // Rooms left while disconnected (only those known before the listing began: a room pushed since may be newer).
     for (const roomId of known) if (!listed.has(roomId) && this.rooms.get(roomId)?.summary) this.removeRoom(roomId);
-    if (firstRun) this.read?.keep();
+    this.reads.resume();
     this.roomsLoaded = true;
     this.store.invalidate();
   }
 
+  /** One `sync` (paged) for the rooms loaded before; then the opened rooms still empty load their latest page. */
   private async catchUpAll(generation: number): Promise<void> {
-    const queue = [...this.rooms.values()]
-      .filter((entry) => this.hasNews(entry) || (this.opened.has(entry.id) && entry.timeline.messages.length === 0))
-      .map((entry) => entry.id);
-    const worker = async (): Promise<void> => {
-      for (let roomId = queue.shift(); roomId !== undefined; roomId = queue.shift()) {
-        if (generation !== this.syncGeneration) return;
-        // One room failing (left meanwhile: forbidden) must not hold the others back.
-        await this.openOrCatchUp(roomId).catch((error: unknown) => this.reportBackground(error));
-      }
-    };
-    await Promise.all(Array.from({ length: CATCH_UP_CONCURRENCY }, worker));
+    const { seqs, versions, tooFar } = whatToSync(this.rooms.values(), MAX_CATCH_UP_MESSAGES);
+    for (const entry of tooFar) {
+      entry.timeline.reset(); // too much missed: the room starts again from its latest page when opened
+      this.roomChanged(entry.id);
+    }
+    const current = () => generation === this.syncGeneration;
+    await syncRooms(seqs, versions, {
+      sync: (frame) => this.backgroundRequest(frame),
+      current,
+      applyNews: (news) => this.applyNews(news),
+      left: (roomId) => this.removeRoom(roomId),
+      // One room failing (left meanwhile: forbidden) must not hold the others back.
+      moreMessages: (roomId) => this.loader.catchUp(roomId).catch((error: unknown) => this.reportBackground(error)),
+      moreChanges: (roomId, version) => this.loadChanges(roomId, version).catch((error: unknown) => this.reportBackground(error)),
+    });
+    for (const roomId of this.opened) {
+      if (!current()) return;
+      if (this.rooms.get(roomId)?.timeline.messages.length === 0) await this.openOrCatchUp(roomId).catch((error: unknown) => this.reportBackground(error));
+    }
+  }
+
+  private applyNews(news: RoomNews): void {
+    const entry = this.entry(news.roomId);
+    this.applyCounts(entry, news);
+    this.addMessages(news.roomId, news.messages, false);
+    applyChanges(entry, news.changes, news.version);
+    this.roomChanged(news.roomId);
+  }
+
+  private loadChanges(roomId: string, version: number): Promise<void> {
+    return loadChanges(roomId, version, (frame) => this.backgroundRequest(frame), (page) => {
+      const entry = this.rooms.get(roomId);
+      if (entry && applyChanges(entry, page.messages, page.version)) this.roomChanged(roomId);
+    });
+  }
+
+  /** The server's marker and count; the local marker moves up to the server's. */
+  private applyCounts(entry: RoomEntry, counts: Parameters<typeof applyCounts>[1]): void {
+    applyCounts(entry, counts);
+    this.read?.advance(entry.id, counts.readSeq);
+    this.reads.known(entry.id, counts.readSeq);
   }
 
   private async openOrCatchUp(roomId: string): Promise<void> {
     if (this.opened.has(roomId)) await this.openRoom(roomId);
-    else await this.catchUp(roomId);
+    else await this.loader.catchUp(roomId);
   }
 
   // ---- frames ----------------------------------------------------------------------------------------------
@@ -351,12 +421,13 @@ export class ChatClient {
     switch (known.type) {
       case "ack":
         this.addMessages(known.message.roomId, [known.message], true);
+        this.reads.read(known.message.roomId, known.message.seq); // what one writes, one has read up to
         break;
       case "message":
         this.receiveMessage(known.message);
         break;
       case "typing":
-        this.receiveTyping(known);
+        if (known.userId !== this.me?.id) this.typing.receive(this.entry(known.roomId), known);
         break;
       case "room":
         this.receiveRoom(known.room);
@@ -371,12 +442,25 @@ export class ChatClient {
       case "profile":
         this.applyUser(known.user);
         break;
+      case "read":
+        this.receiveRead(known);
+        break;
+      case "messageUpdated":
+      case "messageFound":
+      case "reaction": {
+        const entry = this.rooms.get(known.type === "reaction" ? known.roomId : known.message.roomId);
+        if (entry && applyMessageFrame(entry, known, this.me?.id ?? null)) this.roomChanged(entry.id);
+        break;
+      }
+      case "removed":
+        this.receiveRemoved(known);
+        break;
       case "error":
         // The token expired under an open socket: renew with a fresh one (the outbox resends after).
         if (known.code === "unauthorized") this.connection.renew({ forceRefresh: true });
         break;
       default:
-        break; // history, rooms, pong: only their requester reads them; unknown types are ignored
+        break; // history, rooms, changes, sync, pong: only their requester reads them; unknown types are ignored
     }
     const settled = this.requests.settle(known);
     if (!settled && known.type === "error" && typeof known.requestId !== "string") {
@@ -389,15 +473,19 @@ export class ChatClient {
     this.addMessages(message.roomId, [message], true);
     // A skipped seq means missed pushes (a push is best effort): fetch what lies between.
     if (seenBefore !== null && message.seq > seenBefore + 1) {
-      this.catchUp(message.roomId).catch((error: unknown) => this.reportBackground(error));
+      this.loader.catchUp(message.roomId).catch((error: unknown) => this.reportBackground(error));
     }
   }
 
   /** Adds stored messages to a room; returns the new ones. Own ones leave the outbox, whatever brought them. */
   private addMessages(roomId: string, messages: readonly Message[], live: boolean): ChatMessage[] {
     const entry = this.entry(roomId);
+    const revision = entry.timeline.revision;
     const added = entry.timeline.add(messages, this.me?.id ?? null);
-    if (added.length === 0) return added;
+    if (added.length === 0) {
+      if (entry.timeline.revision !== revision) this.roomChanged(roomId); // newer versions of loaded ones
+      return added;
+    }
     for (const message of messages) {
       if (entry.summary) entry.summary = summaryWithMessage(entry.summary, message);
       if (message.senderId === this.me?.id) {
@@ -405,7 +493,7 @@ export class ChatClient {
         this.read?.advance(roomId, message.seq); // what one writes, one has read up to
       } else {
         this.users.learnSender(message);
-        this.stopTyping(entry, message.senderId);
+        this.typing.stop(entry, message.senderId);
       }
     }
     if (entry.timeline.seenSeq !== null) this.seen?.advance(roomId, entry.timeline.seenSeq);
@@ -414,37 +502,23 @@ export class ChatClient {
     return added;
   }
 
-  private receiveTyping(push: TypingPush): void {
-    if (push.userId === this.me?.id) return;
-    const entry = this.entry(push.roomId);
-    if (!push.isTyping) {
-      this.stopTyping(entry, push.userId);
-      return;
+  /** The user's other device moved the marker; or, from another member, a read receipt. */
+  private receiveRead(frame: ReadFrame): void {
+    const entry = this.rooms.get(frame.roomId);
+    if (!entry) return;
+    if (frame.userId === this.me?.id) {
+      this.read?.advance(frame.roomId, frame.seq);
+      this.reads.known(frame.roomId, frame.seq);
+    } else if (frame.seq > (entry.readBy.get(frame.userId) ?? -1)) {
+      entry.readBy.set(frame.userId, frame.seq);
     }
-    const previous = entry.typing.get(push.userId);
-    if (previous) clearTimeout(previous.timer);
-    const until = this.now() + this.settings.typingExpiryMs;
-    // Expires by itself: a `false` may never come (a closed tab, a lost push).
-    const timer = setTimeout(() => this.stopTyping(entry, push.userId), this.settings.typingExpiryMs);
-    entry.typing.set(push.userId, { user: { userId: push.userId, userName: push.userName, until }, timer });
-    this.typingChanged(entry);
+    this.roomChanged(frame.roomId);
   }
 
-  private stopTyping(entry: RoomEntry, userId: string): void {
-    const typing = entry.typing.get(userId);
-    if (!typing) return;
-    clearTimeout(typing.timer);
-    entry.typing.delete(userId);
-    this.typingChanged(entry);
-  }
-
-  private typingChanged(entry: RoomEntry): void {
-    this.roomChanged(entry.id);
-    this.events.emit({ type: "typing", roomId: entry.id, users: [...entry.typing.values()].map((t) => t.user) });
-  }
-
-  private clearTyping(entry: RoomEntry): void {
-    for (const userId of [...entry.typing.keys()]) this.stopTyping(entry, userId);
+  private receiveRemoved(push: RemovedPush): void {
+    const room = this.rooms.get(push.roomId)?.summary ?? this.departed.get(push.roomId) ?? null;
+    this.removeRoom(push.roomId);
+    this.events.emit({ type: "removed", roomId: push.roomId, byUserId: push.byUserId, room });
   }
 
   private receiveRoom(room: Room): void {
@@ -463,7 +537,10 @@ export class ChatClient {
   private removeRoom(roomId: string): void {
     const entry = this.rooms.get(roomId);
     if (!entry) return;
-    this.clearTyping(entry);
+    this.typing.clear(entry);
+    if (entry.summary) this.departed.set(roomId, entry.summary);
+    if (this.departed.size > 20) this.departed.delete(this.departed.keys().next().value ?? roomId);
+    this.reads.forget(roomId);
     this.rooms.delete(roomId);
     this.opened.delete(roomId);
     this.seen?.delete(roomId);
@@ -486,62 +563,6 @@ export class ChatClient {
     if (changed) this.events.emit({ type: "presence", user: changed });
   }
 
-  // ---- loading messages ------------------------------------------------------------------------------------
-
-  /** Whether messages after the last seq seen exist (the room was loaded before, here or before a reload). */
-  private hasNews(entry: RoomEntry): boolean {
-    const seen = entry.timeline.seenSeq;
-    const lastSeq = Math.max(entry.summary?.lastSeq ?? 0, entry.timeline.newestSeq ?? 0);
-    return seen !== null && seen < lastSeq;
-  }
-
-  /** `history afterSeq` from the last seq seen, page after page; one at a time per room. */
-  private catchUp(roomId: string): Promise<void> {
-    const running = this.catchUps.get(roomId);
-    if (running) return running; // its loop also fetches whatever made this call
-    const task = this.runCatchUp(roomId).finally(() => this.catchUps.delete(roomId));
-    this.catchUps.set(roomId, task);
-    return task;
-  }
-
-  private async runCatchUp(roomId: string): Promise<void> {
-    // Goes on while the server says more follow, or while a push told of a seq beyond what is loaded.
-    let hasMore = false;
-    for (;;) {
-      const entry = this.rooms.get(roomId);
-      const from = entry?.timeline.seenSeq ?? null;
-      if (!entry || from === null || (!hasMore && !this.hasNews(entry))) return;
-      const lastSeq = Math.max(entry.summary?.lastSeq ?? 0, entry.timeline.newestSeq ?? 0);
-      if (lastSeq - from > MAX_CATCH_UP_MESSAGES) {
-        entry.timeline.reset();
-        this.roomChanged(roomId);
-        await this.loadLatest(roomId);
-        return;
-      }
-      const page = await this.backgroundRequest({ action: "history", roomId, afterSeq: from, limit: LIMITS.historyMaxLimit });
-      this.addMessages(roomId, page.messages, false);
-      hasMore = page.hasMore;
-      // No progress means nothing more to fetch (a lastSeq we were told that the server does not have).
-      if ((this.rooms.get(roomId)?.timeline.seenSeq ?? from) <= from) return;
-    }
-  }
-
-  /** The latest page, once at a time per room. */
-  private loadLatest(roomId: string): Promise<void> {
-    const running = this.latestLoads.get(roomId);
-    if (running) return running;
-    const task = this.backgroundRequest({ action: "history", roomId, limit: LIMITS.historyDefaultLimit })
-      .then((page) => void this.addMessages(roomId, page.messages, false))
-      .finally(() => this.latestLoads.delete(roomId));
-    this.latestLoads.set(roomId, task);
-    return task;
-  }
-
-  private setLoadingOlder(entry: RoomEntry, loading: boolean): void {
-    entry.loadingOlder = loading;
-    this.roomChanged(entry.id);
-  }
-
   // ---- requests --------------------------------------------------------------------------------------------
 
   /** Sends a frame with a fresh requestId; resolves with its reply, rejects with a ChatRequestError. */
@@ -559,18 +580,8 @@ export class ChatClient {
   }
 
   /** A request the user did not ask for: waits and tries again when the server says so. */
-  private async backgroundRequest<F extends RequestFrame>(frame: F): Promise<ReplyTo<F>> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.request(frame);
-      } catch (error) {
-        const code = error instanceof ChatRequestError ? error.code : "internal";
-        const waits = code === "rate_limited" || code === "unavailable" || code === "internal";
-        if (!waits || attempt >= BACKGROUND_TRIES) throw error;
-        const delay = (error as ChatRequestError).retryAfterMs ?? backoffDelay(attempt, this.random, 1000, 30_000);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+  private backgroundRequest<F extends RequestFrame>(frame: F): Promise<ReplyTo<F>> {
+    return retrying(() => this.request(frame), this.random, BACKGROUND_TRIES);
   }
 
   private sendFromOutbox(entry: OutboxEntry): Promise<unknown> | null {
@@ -599,7 +610,7 @@ export class ChatClient {
 
   private loadUser(me: Me): void {
     // Everything persisted is per user: another account on this device starts clean.
-    for (const entry of this.rooms.values()) this.clearTyping(entry);
+    for (const entry of this.rooms.values()) this.typing.clear(entry);
     this.rooms = new Map();
     this.users.clear();
     this.roomsLoaded = false;
@@ -650,33 +661,4 @@ export class ChatClient {
     rooms.sort(byActivity);
     return { connection: this.connectionState, me: this.me, rooms, users: this.users.record(), roomsLoaded: this.roomsLoaded };
   }
-}
-
-function mergeSummary(known: RoomSummary, listed: RoomSummary): RoomSummary {
-  // A push may have brought a newer message than the listing holds.
-  return (known.lastMessage?.seq ?? 0) > (listed.lastMessage?.seq ?? 0)
-    ? { ...listed, lastSeq: Math.max(listed.lastSeq, known.lastSeq), lastMessage: known.lastMessage }
-    : listed;
-}
-
-/**
- * A v4 UUID for a clientMsgId: `crypto.randomUUID` where it exists (it needs a secure context in browsers),
- * else built from `crypto.getRandomValues` (React Native with a polyfill), else from Math.random.
- */
-export function randomUuid(): string {
-  const crypto = (globalThis as { crypto?: Partial<Crypto> }).crypto;
-  if (typeof crypto?.randomUUID === "function") return crypto.randomUUID();
-  const bytes = new Uint8Array(16);
-  if (typeof crypto?.getRandomValues === "function") crypto.getRandomValues(bytes);
-  else for (let i = 0; i < 16; i += 1) bytes[i] = Math.floor(Math.random() * 256);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40; // version 4
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // RFC 4122 variant
-  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-function defaultSocket(url: string): WebSocketLike {
-  const WebSocketClass = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
-  if (!WebSocketClass) throw new Error("No WebSocket in this runtime: pass createSocket");
-  return new WebSocketClass(url);
 }

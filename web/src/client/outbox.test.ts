@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ErrorCode } from "./protocol";
 import { memoryStore } from "./storage";
-import { harness, message, ME, room, settle } from "./testing";
+import { harness, message, ME, news, room, settle } from "./testing";
 import type { ChatMessage } from "./types";
 
 beforeEach(() => {
@@ -205,9 +205,9 @@ describe("across connections", () => {
     first.drop();
     await vi.advanceTimersByTimeAsync(1_000);
     const second = await h.reopen([room("r1", { lastSeq: 2 })]);
-    expect(second.pending("history")).toMatchObject({ roomId: "r1", afterSeq: 1 });
+    expect(second.pending("sync")).toMatchObject({ rooms: { r1: 1 } });
     const stored = ack(second.frames("sendMessage")[0]!, 2).message;
-    second.answer("history", { type: "history", roomId: "r1", messages: [stored], hasMore: false });
+    second.answer("sync", { type: "sync", rooms: [news("r1", [stored])], left: [] });
     await settle();
     expect(messagesOf(h).map((m) => [m.seq, m.status, m.key])).toEqual([[1, "sent", "r1-m1"], [2, "sent", sent.key]]);
     second.answer("sendMessage", ack(second.frames("sendMessage")[0]!, 2)); // the late ack changes nothing

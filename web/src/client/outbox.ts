@@ -226,6 +226,12 @@ export class Outbox {
         createdAt: entry.createdAt,
         clientMsgId: entry.clientMsgId,
         replyToId: entry.replyToId,
+        replyTo: null,
+        version: 0,
+        editedAt: null,
+        deletedAt: null,
+        reactions: [],
+        myReactions: [],
         status: entry.status,
         ...(entry.error ? { error: entry.error } : {}),
       };

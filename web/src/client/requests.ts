@@ -2,7 +2,8 @@
  * replies come in any order. Each request remembers its socket: when that socket goes, the request fails. */
 import { ChatRequestError } from "./errors";
 import type {
-  Ack, ClientFrame, ErrorFrame, HistoryPage, ProfileFrame, RoomFrame, RoomPresence, RoomsFrame, ServerFrame, UsersFrame,
+  Ack, ChangesPage, ClientFrame, ErrorFrame, HistoryPage, MessageFrame, MessageUpdated, ProfileFrame, ReactionFrame,
+  ReadFrame, RoomFrame, RoomPresence, RoomsFrame, ServerFrame, SyncPage, UsersFrame,
 } from "./protocol";
 
 interface PendingRequest {
@@ -74,6 +75,16 @@ interface Replies {
   listUsers: UsersFrame;
   presence: RoomPresence;
   updateProfile: ProfileFrame;
+  markRead: ReadFrame;
+  editMessage: MessageUpdated;
+  deleteMessage: MessageUpdated;
+  addReaction: ReactionFrame;
+  removeReaction: ReactionFrame;
+  getMessage: MessageFrame;
+  changes: ChangesPage;
+  sync: SyncPage;
+  removeMember: RoomFrame;
+  renameRoom: RoomFrame;
 }
 export type ReplyTo<F extends RequestFrame> = Replies[F["action"]];
 
@@ -89,4 +100,14 @@ export const replyTypes: { [A in RequestFrame["action"]]: Replies[A]["type"] } =
   listUsers: "users",
   presence: "presence",
   updateProfile: "profile",
+  markRead: "read",
+  editMessage: "messageUpdated",
+  deleteMessage: "messageUpdated",
+  addReaction: "reaction",
+  removeReaction: "reaction",
+  getMessage: "messageFound",
+  changes: "changes",
+  sync: "sync",
+  removeMember: "room",
+  renameRoom: "room",
 };

@@ -2,7 +2,7 @@
  * Imported by the *.test.ts files only (never by index.ts, so it stays out of the app bundle). */
 import { vi } from "vitest";
 import { ChatClient } from "./client";
-import type { Message, RoomSummary } from "./protocol";
+import type { Message, RoomNews, RoomSummary } from "./protocol";
 import { memoryStore, type KeyValueStore } from "./storage";
 import type { ClientOptions, WebSocketLike } from "./types";
 
@@ -117,9 +117,14 @@ export function room(id: string, changes: Partial<RoomSummary> = {}): RoomSummar
     memberIds: [ME.id, BOB.id],
     createdAt: "2025-01-01T00:00:00.000Z",
     memberCount: 2,
+    adminIds: [ME.id],
     lastSeq: 0,
     lastMessage: null,
+    readSeq: 0,
+    lastVersion: 0,
     ...changes,
+    // The server's count: the messages after the marker (the tests' rooms hold others' messages).
+    unreadCount: changes.unreadCount ?? Math.max(0, (changes.lastSeq ?? 0) - (changes.readSeq ?? 0)),
   };
 }
 
@@ -134,7 +139,22 @@ export function message(roomId: string, seq: number, changes: Partial<Message> =
     createdAt: new Date(Date.UTC(2025, 0, 2, 0, 0, seq)).toISOString(),
     clientMsgId: `10000000-0000-4000-8000-${String(seq).padStart(12, "0")}`,
     replyToId: null,
+    replyTo: null,
+    version: 0,
+    editedAt: null,
+    deletedAt: null,
+    reactions: [],
+    myReactions: null,
     ...changes,
+  };
+}
+
+/** One room's news in a `sync` page. */
+export function news(roomId: string, messages: Message[], changes: Partial<RoomNews> = {}): RoomNews {
+  const lastSeq = messages.at(-1)?.seq ?? 0;
+  return {
+    roomId, lastSeq, lastVersion: 0, readSeq: 0, unreadCount: lastSeq, messages, hasMore: false, changes: [], version: 0,
+    changesHaveMore: false, ...changes,
   };
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { memoryStore } from "./storage";
 import { Timeline } from "./timeline";
-import { harness, message, ME, room, settle, type FakeSocket } from "./testing";
+import { harness, message, ME, news, room, settle, type FakeSocket } from "./testing";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -91,13 +91,15 @@ describe("catching up", () => {
     first.drop();
     await vi.advanceTimersByTimeAsync(1_000);
     const second = await h.reopen([room("r1", { lastSeq: 4 })]);
-    expect(second.pending("history")).toMatchObject({ roomId: "r1", afterSeq: 2, limit: 100 });
-    second.answer("history", page("r1", [3, 4]));
+    // One sync frame for every room loaded before, not a history per room.
+    expect(second.pending("sync")).toMatchObject({ rooms: { r1: 2 }, versions: { r1: 0 } });
+    second.answer("sync", { type: "sync", rooms: [news("r1", [message("r1", 3), message("r1", 4)])], left: [] });
     await settle();
     second.push({ type: "message", message: message("r1", 5) });
     await settle();
     expect(seqsOf(h)).toEqual([1, 2, 3, 4, 5]);
-    expect(second.frames("history")).toHaveLength(1);
+    expect(second.frames("history")).toHaveLength(0);
+    expect(second.frames("sync")).toHaveLength(1);
   });
 
   it("shows a message once whether it comes by ack, push and history", async () => {
@@ -122,8 +124,8 @@ describe("catching up", () => {
     before.client.stop();
     const after = harness({ storage });
     const reopened = await after.connect([room("r1", { lastSeq: 5 }), room("r2", { lastSeq: 9 })]);
-    expect(reopened.frames("history")).toEqual([expect.objectContaining({ roomId: "r1", afterSeq: 2 })]);
-    reopened.answer("history", page("r1", [3, 4, 5]));
+    expect(reopened.frames("sync")).toEqual([expect.objectContaining({ rooms: { r1: 2 } })]);
+    reopened.answer("sync", { type: "sync", rooms: [news("r1", page("r1", [3, 4, 5]).messages)], left: [] });
     await settle();
     expect(seqsOf(after)).toEqual([3, 4, 5]);
   });
@@ -133,12 +135,12 @@ describe("catching up", () => {
     first.drop();
     await vi.advanceTimersByTimeAsync(1_000);
     const second = await h.reopen([room("r1", { lastSeq: 3 })]);
-    second.answerError("history", "rate_limited", { retryAfterMs: 4_000 });
+    second.answerError("sync", "rate_limited", { retryAfterMs: 4_000 });
     await vi.advanceTimersByTimeAsync(3_999);
-    expect(second.pending("history")).toBeUndefined();
+    expect(second.pending("sync")).toBeUndefined();
     await vi.advanceTimersByTimeAsync(1);
-    expect(second.pending("history")).toMatchObject({ afterSeq: 2 });
-    second.answer("history", page("r1", [3]));
+    expect(second.pending("sync")).toMatchObject({ rooms: { r1: 2 } });
+    second.answer("sync", { type: "sync", rooms: [news("r1", [message("r1", 3)])], left: [] });
     await settle();
     expect(seqsOf(h)).toEqual([1, 2, 3]);
   });

@@ -1,5 +1,5 @@
 /* The public shapes of the protocol client (see index.ts). Framework-free: no DOM, no React. */
-import type { ErrorCode, RoomSummary } from "./protocol";
+import type { ErrorCode, ReactionCount, ReplyPreview, RoomSummary } from "./protocol";
 import type { KeyValueStore } from "./storage";
 import type { ChatRequestError } from "./errors";
 
@@ -58,10 +58,22 @@ export interface ChatMessage {
   createdAt: string;
   clientMsgId: string;
   replyToId: string | null;
+  /** The parent's preview as the server gave it (null while pending, or for no reply). */
+  replyTo: ReplyPreview | null;
+  /** 0 until first edited, deleted or reacted to; a higher version is the newer state. */
+  version: number;
+  editedAt: string | null;
+  /** A deleted message is a tombstone: empty content, no reactions. */
+  deletedAt: string | null;
+  reactions: ReactionCount[];
+  /** The user's own reactions (kept from replies, moved by own reaction frames). */
+  myReactions: Emoji[];
   status: MessageStatus;
   /** When failed. `retryAt` (epoch ms) means the client retries by itself then (rate_limited, unavailable). */
   error?: { code: ClientErrorCode; message: string; retryAt?: number };
 }
+
+export type Emoji = ReactionCount["emoji"];
 
 export interface TypingUser {
   userId: string;
@@ -75,8 +87,12 @@ export interface RoomState {
   hasOlder: boolean;
   loadingOlder: boolean;
   lastSeq: number; // highest seq known for the room
-  readSeq: number; // last seq read on this device (persisted)
-  unreadCount: number; // messages from others after readSeq (at most lastSeq - readSeq)
+  readSeq: number; // the read marker: the server's, moved forward by this device (persisted) and other devices
+  unreadCount: number; // messages from others after readSeq (the server's count, kept current)
+  /** Other members' read markers (read receipts, in rooms of at most 100 members), by user id. */
+  readBy: Record<string, number>;
+  /** Whether the user may manage the group (add, remove, rename, delete any message). */
+  isAdmin: boolean;
   typing: TypingUser[]; // expire by themselves (~6 s) even if no isTyping:false arrives
 }
 
@@ -103,4 +119,5 @@ export type ChatEvent =
   | { type: "presence"; user: UserState }
   | { type: "room"; room: RoomSummary }
   | { type: "roomLeft"; roomId: string }
+  | { type: "removed"; roomId: string; byUserId: string; room: RoomSummary | null } // an admin removed the user
   | { type: "error"; error: ChatRequestError }; // errors not tied to an awaited request
