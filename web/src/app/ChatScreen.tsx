@@ -92,6 +92,19 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
 
   useEffect(() => client.on("error", (event) => toast(describeRequestError(event.error))), [client, toast]);
 
+  // Removed by an admin: the room is gone from the list (and closes, below); say so.
+  const usersRef = useRef(snapshot.users);
+  usersRef.current = snapshot.users;
+  useEffect(
+    () =>
+      client.on("removed", ({ room, byUserId }) => {
+        const name = room ? roomDisplayName(room, usersRef.current, user.id) : "a group";
+        const by = usersRef.current[byUserId]?.name;
+        toast(`You were removed from ${name}${by ? ` by ${by}` : ""}.`);
+      }),
+    [client, toast, user.id],
+  );
+
   // Announce live messages from others (never loaded history): see Announcer.tsx.
   const latest = useRef({ selectedId, snapshot, meId: me.id });
   latest.current = { selectedId, snapshot, meId: me.id };

@@ -2,9 +2,11 @@
  * Mounted per room (keyed by id), so every piece of view state starts fresh when another room opens. */
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import type { ChatClient, ChatMessage, RoomState, UserState } from "../client";
+import type { ChatClient, ChatMessage, Emoji, RoomState, UserState } from "../client";
 import { Composer, type ComposerHandle } from "./Composer";
 import { AddMembersDialog } from "./dialogs/AddMembersDialog";
+import { ConfirmDialog } from "./dialogs/ConfirmDialog";
+import { MembersDialog } from "./dialogs/MembersDialog";
 import { describeRequestError, errorMessage, formatDay, formatPresence, formatTyping } from "./format";
 import { useClient, useDocumentVisible, useNow } from "./hooks";
 import { BackIcon, DownIcon } from "./icons";
@@ -27,11 +29,13 @@ interface Props {
 }
 
 const HIGHLIGHT_MS = 2000;
+/** A reply's parent at most this many messages before the oldest loaded is loaded in place; further, fetched alone. */
+const MAX_JUMP_BACK = 500;
 
 export function Conversation({ state, users, me, narrow, focusOnOpen, online, onBack }: Props) {
   const client = useClient();
   const toast = useToast();
-  const { room, messages } = state;
+  const { room, messages, isAdmin } = state;
   const roomId = room.id;
   const name = roomDisplayName(room, users, me.id);
   const list = useRef<MessageListHandle>(null);
@@ -41,6 +45,9 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
   const [highlightId, setHighlightId] = useState<string | null>(null);
   const [atBottom, setAtBottom] = useState(false); // until the list has placed itself
   const [addingMembers, setAddingMembers] = useState(false);
+  const [showingMembers, setShowingMembers] = useState(false);
+  const [editingKey, setEditingKey] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<ChatMessage | null>(null);
   const [leaving, setLeaving] = useState(false);
   const visible = useDocumentVisible();
 
@@ -91,20 +98,33 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
     window.setTimeout(() => setHighlightId((current) => (current === id ? null : current)), HIGHLIGHT_MS);
   }, []);
 
-  // Jump to a reply's parent: load older pages until it is there (or there are none), then show it.
+  // Jump to a reply's parent: load older pages back to it (its seq is in the reply's preview), else fetch it alone.
   const jumpToParent = useCallback(
     async (message: ChatMessage) => {
       const parentId = message.replyToId;
       if (!parentId) return;
+      const loaded = () =>
+        client.getSnapshot().rooms.find((s) => s.room.id === roomId)?.messages.some((m) => m.id === parentId) ?? false;
       try {
-        await loadOlderUntil(client, roomId, () => client.getMessage(roomId, parentId) !== undefined);
+        const parentSeq = message.replyTo?.seq;
+        const oldest = client.getSnapshot().rooms.find((s) => s.room.id === roomId)?.messages.find((m) => m.seq !== null)?.seq ?? null;
+        // Near enough (a few pages): load the pages between, so the parent shows in place.
+        if (parentSeq === undefined || oldest === null || oldest - parentSeq <= MAX_JUMP_BACK) {
+          await loadOlderUntil(client, roomId, loaded);
+        }
+        if (!loaded() && !client.getMessage(roomId, parentId)) await client.fetchMessage(roomId, parentId);
       } catch (error) {
-        toast(`Could not load older messages: ${describe(error)}`);
+        toast(`Could not load the original message: ${describe(error)}`);
         return;
       }
       const parent = client.getMessage(roomId, parentId);
       if (!parent) {
-        toast("The original message is not loaded: it may have been removed.");
+        toast("The original message could not be found.");
+        return;
+      }
+      if (!loaded()) {
+        // Too far back to load every page between: say what it was.
+        toast(`${parent.senderName} wrote: ${parent.deletedAt ? "(deleted)" : parent.content.slice(0, 200)}`);
         return;
       }
       list.current?.scrollToRow(parent.key);
@@ -117,6 +137,25 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
       );
     },
     [client, roomId, toast, highlight],
+  );
+
+  const startEdit = useCallback((message: ChatMessage | null) => setEditingKey(message?.key ?? null), []);
+  const saveEdit = useCallback(
+    (message: ChatMessage, content: string) => {
+      if (!message.id) return;
+      client
+        .editMessage(roomId, message.id, content)
+        .then(() => setEditingKey((current) => (current === message.key ? null : current)))
+        .catch((error: unknown) => toast(`Could not edit the message: ${describe(error)}`));
+    },
+    [client, roomId, toast],
+  );
+  const react = useCallback(
+    (message: ChatMessage, emoji: Emoji) => {
+      if (!message.id) return;
+      client.toggleReaction(roomId, message.id, emoji).catch((error: unknown) => toast(`Could not react: ${describe(error)}`));
+    },
+    [client, roomId, toast],
   );
 
   const reply = useCallback((message: ChatMessage) => setReplyTo(message), []);
@@ -142,21 +181,28 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
         );
       }
       const message = row.message;
+      const own = message.senderId === me.id;
       return (
         <MessageItem
           message={message}
           groupStart={row.groupStart}
-          own={message.senderId === me.id}
-          parent={message.replyToId ? byId.get(message.replyToId) : undefined}
+          own={own}
+          parent={message.replyToId ? (byId.get(message.replyToId) ?? client.getMessage(roomId, message.replyToId)) : undefined}
           highlighted={message.id !== null && message.id === highlightId}
+          canDelete={own || isAdmin}
+          editing={message.key === editingKey}
           onReply={reply}
           onJumpToParent={jump}
           onRetry={retry}
           onDiscard={discard}
+          onEdit={startEdit}
+          onSaveEdit={saveEdit}
+          onDelete={setDeleting}
+          onReact={react}
         />
       );
     },
-    [now, me.id, byId, highlightId, reply, jump, retry, discard],
+    [now, me.id, byId, highlightId, reply, jump, retry, discard, client, roomId, isAdmin, editingKey, startEdit, saveEdit, react],
   );
 
   const leave = async () => {
@@ -194,15 +240,14 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
         </div>
         {room.isGroup && (
           <div className="conversation-actions">
-            {/* On a phone the room's name needs the width: "Add", still named "Add members" (which contains it). */}
-            <button
-              type="button"
-              className="button subtle small"
-              onClick={() => setAddingMembers(true)}
-              aria-label={narrow ? "Add members" : undefined}
-            >
-              {narrow ? "Add" : "Add members"}
+            <button type="button" className="button subtle small" onClick={() => setShowingMembers(true)}>
+              Members
             </button>
+            {isAdmin && !narrow && (
+              <button type="button" className="button subtle small" onClick={() => setAddingMembers(true)}>
+                Add members
+              </button>
+            )}
             <button type="button" className="button subtle small danger" onClick={() => void leave()} disabled={leaving}>
               Leave
             </button>
@@ -250,6 +295,32 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
         offlineHint={!online}
       />
       {addingMembers && <AddMembersDialog room={room} meId={me.id} onClose={() => setAddingMembers(false)} />}
+      {showingMembers && (
+        <MembersDialog
+          room={room}
+          users={users}
+          meId={me.id}
+          isAdmin={isAdmin}
+          onClose={() => setShowingMembers(false)}
+          onAddMembers={() => {
+            setShowingMembers(false);
+            setAddingMembers(true);
+          }}
+        />
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title="Delete message?"
+          text={
+            deleting.senderId === me.id
+              ? "It is deleted for everyone in the chat. This cannot be undone."
+              : `This deletes ${deleting.senderName}'s message for everyone in the chat. This cannot be undone.`
+          }
+          confirmLabel="Delete"
+          onConfirm={() => (deleting.id ? client.deleteMessage(roomId, deleting.id) : Promise.resolve())}
+          onClose={() => setDeleting(null)}
+        />
+      )}
     </section>
   );
 }

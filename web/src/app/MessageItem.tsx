@@ -1,23 +1,33 @@
-/* One message. Content is always React text (never HTML); line breaks are kept by CSS (white-space: pre-wrap). */
+/* One message. Content is always React text (never HTML); line breaks are kept by CSS (white-space: pre-wrap).
+ * Its actions (react, reply, edit, delete) show on hover or focus; on a touch screen behind a "Message actions"
+ * button. A deleted message is a tombstone: "Message deleted", no reactions, no actions. */
 
-import { memo } from "react";
-import type { ChatMessage } from "../client";
+import { memo, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { LIMITS, type ChatMessage, type Emoji, type ReplyPreview } from "../client";
 import { Avatar } from "./Avatar";
 import { describeError, formatFullDateTime, formatTime, secondsUntil } from "./format";
 import { useNow } from "./hooks";
-import { CheckIcon, ReplyIcon } from "./icons";
+import { CheckIcon, EditIcon, MoreIcon, ReplyIcon, SmileIcon, TrashIcon } from "./icons";
+import { reactionLabel } from "./reactions";
 
 interface Props {
   message: ChatMessage;
   groupStart: boolean;
   own: boolean;
-  /** The message this one replies to, when loaded. */
+  /** The message this one replies to, when loaded (else the preview the server sent is shown). */
   parent: ChatMessage | undefined;
   highlighted: boolean;
+  /** Whether the user may delete it (their own, or any for a room admin). */
+  canDelete: boolean;
+  editing: boolean;
   onReply: (message: ChatMessage) => void;
   onJumpToParent: (message: ChatMessage) => void;
   onRetry: (message: ChatMessage) => void;
   onDiscard: (message: ChatMessage) => void;
+  onEdit: (message: ChatMessage | null) => void;
+  onSaveEdit: (message: ChatMessage, content: string) => void;
+  onDelete: (message: ChatMessage) => void;
+  onReact: (message: ChatMessage, emoji: Emoji) => void;
 }
 
 export const MessageItem = memo(function MessageItem({
@@ -26,18 +36,41 @@ export const MessageItem = memo(function MessageItem({
   own,
   parent,
   highlighted,
+  canDelete,
+  editing,
   onReply,
   onJumpToParent,
   onRetry,
   onDiscard,
+  onEdit,
+  onSaveEdit,
+  onDelete,
+  onReact,
 }: Props) {
+  const [actionsOpen, setActionsOpen] = useState(false);
+  const [picking, setPicking] = useState(false);
   const date = new Date(message.createdAt);
+  const deleted = message.deletedAt !== null;
+  const stored = message.id !== null && message.status === "sent";
   const time = (
     <time dateTime={message.createdAt} title={formatFullDateTime(date)}>
       {formatTime(date)}
     </time>
   );
-  const classes = ["message", groupStart ? "group-start" : "continued", own ? "own" : "", message.status, highlighted ? "highlighted" : ""];
+  const classes = [
+    "message",
+    groupStart ? "group-start" : "continued",
+    own ? "own" : "",
+    message.status,
+    highlighted ? "highlighted" : "",
+    deleted ? "deleted" : "",
+    actionsOpen || picking ? "actions-open" : "",
+  ];
+  const react = (emoji: Emoji) => {
+    setPicking(false);
+    setActionsOpen(false);
+    onReact(message, emoji);
+  };
   return (
     <article className={classes.filter(Boolean).join(" ")} data-message-id={message.id ?? undefined} tabIndex={-1}>
       <div className="message-gutter">
@@ -48,37 +81,201 @@ export const MessageItem = memo(function MessageItem({
         <div className={groupStart ? "message-meta" : "message-meta visually-hidden"}>
           <span className="sender">{message.senderName}</span> {time}
         </div>
-        {message.replyToId && <ReplyQuote parent={parent} onClick={() => onJumpToParent(message)} />}
-        <div className="content-row">
-          <p className="content">{message.content}</p>
-          {own && message.status === "sent" && (
-            <span className="status status-sent">
-              <CheckIcon />
-              <span className="visually-hidden">Sent</span>
-            </span>
-          )}
-        </div>
+        {message.replyToId && !deleted && (
+          <ReplyQuote parent={parent} preview={message.replyTo} onClick={() => onJumpToParent(message)} />
+        )}
+        {editing && !deleted ? (
+          <MessageEditor initial={message.content} onSave={(content) => onSaveEdit(message, content)} onCancel={() => onEdit(null)} />
+        ) : (
+          <div className="content-row">
+            {deleted ? (
+              <p className="content deleted-text">Message deleted</p>
+            ) : (
+              <p className="content">
+                {message.content}
+                {message.editedAt && (
+                  <span className="edited" title={`Edited ${formatFullDateTime(new Date(message.editedAt))}`}>
+                    {" "}(edited)
+                  </span>
+                )}
+              </p>
+            )}
+            {own && message.status === "sent" && !deleted && (
+              <span className="status status-sent">
+                <CheckIcon />
+                <span className="visually-hidden">Sent</span>
+              </span>
+            )}
+          </div>
+        )}
+        {!deleted && message.reactions.length > 0 && (
+          <div className="reactions" role="group" aria-label="Reactions">
+            {message.reactions.map(({ emoji, count }) => {
+              const mine = message.myReactions.includes(emoji);
+              return (
+                <button
+                  key={emoji}
+                  type="button"
+                  className={`reaction-chip${mine ? " mine" : ""}`}
+                  aria-pressed={mine}
+                  aria-label={reactionLabel(emoji, count)}
+                  title={mine ? `You reacted with ${emoji}: choose to take it back` : `React with ${emoji}`}
+                  onClick={() => onReact(message, emoji)}
+                >
+                  <span aria-hidden="true">{emoji}</span> <span aria-hidden="true">{count}</span>
+                </button>
+              );
+            })}
+          </div>
+        )}
         {own && message.status !== "sent" && <DeliveryStatus message={message} onRetry={onRetry} onDiscard={onDiscard} />}
       </div>
-      <div className="message-actions">
-        <button type="button" className="button subtle small" onClick={() => onReply(message)} disabled={message.id === null}>
-          <ReplyIcon /> <span className="button-label">Reply</span>
-        </button>
-      </div>
+      {!deleted && !editing && (
+        <>
+          <button
+            type="button"
+            className="icon-button actions-toggle"
+            aria-label="Message actions"
+            aria-expanded={actionsOpen}
+            onClick={() => setActionsOpen((open) => !open)}
+          >
+            <MoreIcon />
+          </button>
+          <div className="message-actions" role="group" aria-label="Message actions">
+            <button
+              type="button"
+              className="button subtle small"
+              onClick={() => setPicking((open) => !open)}
+              disabled={!stored}
+              aria-expanded={picking}
+              aria-label="Add reaction"
+              title="Add reaction"
+            >
+              <SmileIcon />
+            </button>
+            <button type="button" className="button subtle small" onClick={() => onReply(message)} disabled={!stored}>
+              <ReplyIcon /> <span className="button-label">Reply</span>
+            </button>
+            {own && stored && (
+              <button type="button" className="button subtle small" onClick={() => onEdit(message)} aria-label="Edit" title="Edit">
+                <EditIcon />
+              </button>
+            )}
+            {canDelete && stored && (
+              <button type="button" className="button subtle small danger" onClick={() => onDelete(message)} aria-label="Delete" title="Delete">
+                <TrashIcon />
+              </button>
+            )}
+          </div>
+          {picking && <ReactionPicker onPick={react} onClose={() => setPicking(false)} />}
+        </>
+      )}
     </article>
   );
 });
 
-/** The quoted parent of a reply; choosing it jumps to the parent (loading older pages if needed). */
-function ReplyQuote({ parent, onClick }: { parent: ChatMessage | undefined; onClick: () => void }) {
+/** The fixed set of emoji, as buttons; Escape or leaving it closes it. */
+function ReactionPicker({ onPick, onClose }: { onPick: (emoji: Emoji) => void; onClose: () => void }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    ref.current?.querySelector("button")?.focus();
+  }, []);
+  return (
+    <div
+      ref={ref}
+      className="reaction-picker"
+      role="group"
+      aria-label="Choose a reaction"
+      onKeyDown={(event) => {
+        if (event.key === "Escape") {
+          event.stopPropagation();
+          onClose();
+        }
+      }}
+      onBlur={(event) => {
+        if (!ref.current?.contains(event.relatedTarget as Node | null)) onClose();
+      }}
+    >
+      {LIMITS.reactionEmojis.map((emoji) => (
+        <button key={emoji} type="button" className="reaction-option" aria-label={`React with ${emoji}`} onClick={() => onPick(emoji)}>
+          {emoji}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** Editing an own message in place: Enter saves, Shift+Enter starts a new line, Escape cancels. */
+function MessageEditor({ initial, onSave, onCancel }: { initial: string; onSave: (content: string) => void; onCancel: () => void }) {
+  const [text, setText] = useState(initial);
+  const box = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    element.focus();
+    element.setSelectionRange(element.value.length, element.value.length);
+  }, []);
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    element.style.height = "auto";
+    element.style.height = `${element.scrollHeight + 2}px`;
+  }, [text]);
+  const content = text.trim() === "" ? "" : text.trimEnd();
+  const tooLong = Array.from(content).length > LIMITS.maxContentChars;
+  const save = () => {
+    if (!content || tooLong) return;
+    if (content === initial) onCancel();
+    else onSave(content);
+  };
+  const keyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      save();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      onCancel();
+    }
+  };
+  return (
+    <div className="message-editor">
+      <textarea
+        ref={box}
+        className="composer-input"
+        aria-label="Edit message"
+        rows={1}
+        value={text}
+        onChange={(event) => setText(event.target.value)}
+        onKeyDown={keyDown}
+        aria-invalid={tooLong || undefined}
+      />
+      <div className="message-editor-actions">
+        <span className="muted">Enter to save, Escape to cancel</span>
+        <button type="button" className="button subtle small" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="button" className="button primary small" onClick={save} disabled={!content || tooLong}>
+          Save
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** The quoted parent of a reply; choosing it jumps to the parent (loading or fetching it if needed). */
+function ReplyQuote({ parent, preview, onClick }: { parent: ChatMessage | undefined; preview: ReplyPreview | null; onClick: () => void }) {
+  const sender = parent?.senderName ?? preview?.senderName;
+  const deleted = parent ? parent.deletedAt !== null : (preview?.deleted ?? false);
+  const text = parent?.content ?? preview?.content;
   return (
     <button type="button" className="quote" onClick={onClick} title="Show the original message">
-      {parent ? (
+      {sender !== undefined ? (
         <>
-          <span className="visually-hidden">Original message from </span>
-          <span className="quote-sender">{parent.senderName}</span>
+          <span className="visually-hidden">Reply to </span>
+          <span className="quote-sender">{sender}</span>
           <span className="visually-hidden">: </span>
-          <span className="quote-text">{parent.content}</span>
+          {deleted ? <span className="quote-text deleted-text">Message deleted</span> : <span className="quote-text">{text}</span>}
         </>
       ) : (
         <span className="quote-text muted">Original message not loaded</span>

@@ -3,6 +3,7 @@ import type { ChatSnapshot, RoomState, UserState } from "../client";
 import { Avatar } from "./Avatar";
 import { formatListTime } from "./format";
 import { useNow } from "./hooks";
+import { badgeText } from "./reactions";
 import { lastMessagePreview, otherMemberId, roomDisplayName } from "./rooms";
 
 interface Props {
@@ -122,7 +123,7 @@ const RoomItem = memo(function RoomItem({
             {unreadCount > 0 && (
               <span className="badge">
                 <span className="visually-hidden">, </span>
-                {unreadCount > 99 ? "99+" : unreadCount}
+                {badgeText(unreadCount)}
                 <span className="visually-hidden"> unread</span>
               </span>
             )}

@@ -39,6 +39,28 @@ export const ReplyIcon = () => (
     <path d="M4 9h10.5a5.5 5.5 0 0 1 0 11H11" />
   </svg>
 );
+export const EditIcon = () => (
+  <svg {...common} width={14} height={14}>
+    <path d="M12 20h9" />
+    <path d="M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z" />
+  </svg>
+);
+export const TrashIcon = () => (
+  <svg {...common} width={14} height={14}>
+    <path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6" />
+  </svg>
+);
+export const SmileIcon = () => (
+  <svg {...common} width={14} height={14}>
+    <circle cx="12" cy="12" r="9" />
+    <path d="M8 14s1.5 2 4 2 4-2 4-2M9 9.5h.01M15 9.5h.01" />
+  </svg>
+);
+export const MoreIcon = () => (
+  <svg {...common} width={16} height={16}>
+    <path d="M5 12h.01M12 12h.01M19 12h.01" />
+  </svg>
+);
 export const Logo = ({ size = 28 }: { size?: number }) => (
   <svg width={size} height={size} viewBox="0 0 64 64" aria-hidden="true" focusable="false">
     <rect width="64" height="64" rx="14" fill="var(--accent)" />

@@ -23,5 +23,6 @@ export function lastMessagePreview(room: RoomSummary, meId: string): string {
   const last = room.lastMessage;
   if (!last) return room.isGroup ? "No messages yet" : "Say hello";
   const who = last.senderId === meId ? "You" : last.senderName;
+  if (last.deletedAt) return `${who}: Message deleted`;
   return `${who}: ${last.content.replace(/\s+/g, " ")}`;
 }

@@ -2,7 +2,7 @@
  * The app reads `getSnapshot()` / `subscribe()` (React's useSyncExternalStore) and listens to `on(...)` events. */
 export * from "./protocol"; // generated types
 export type {
-  ChatEvent, ChatMessage, ChatSnapshot, ClientErrorCode, ClientOptions, ConnectionState, MessageStatus, RoomState,
+  ChatEvent, ChatMessage, ChatSnapshot, ClientErrorCode, ClientOptions, ConnectionState, Emoji, MessageStatus, RoomState,
   TypingUser, UserState, WebSocketLike,
 } from "./types";
 export type { KeyValueStore, StorageLike } from "./storage";
