@@ -148,6 +148,30 @@ class ChatPage:
         expect(self.message(content)).to_have_count(1)
         expect(self.message(content)).to_contain_text("Sent")
 
+    def message_action(self, content: str, action: str) -> None:
+        """Choose one of a message's actions ("Reply", "Edit", "Delete", "Add reaction"): they show on hover (or
+        focus); a touch screen shows them behind the message's "Message actions" button."""
+        message = self.message(content)
+        message.hover()
+        toggle = message.get_by_role("button", name="Message actions", exact=True)
+        if toggle.is_visible():
+            toggle.click()
+        message.get_by_role("button", name=action, exact=True).click()
+
+    def react(self, content: str, emoji: str) -> None:
+        self.message_action(content, "Add reaction")
+        self.message(content).get_by_role("button", name=f"React with {emoji}", exact=True).click()
+
+    def reaction(self, content: str, emoji: str) -> Locator:
+        """A message's reaction chip: a button named "<emoji> <count>"."""
+        return self.message(content).get_by_role("button", name=re.compile(rf"^{re.escape(emoji)} \d+$"))
+
+    def open_members(self) -> Locator:
+        self.button("Members").click()
+        dialog = self.page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        return dialog
+
     def expect_messages_once_in_order(self, *contents: str) -> None:
         """Each content in exactly one message, in this order (the log shows them oldest first)."""
         for content in contents:

@@ -1,0 +1,215 @@
+"""Issue 10 as its users see it, two (or three) people in their own browsers: unread badges from the server and
+the "New messages" line, reading on one device clears the badge on another, edits, deletions, reactions, replies
+that jump to their parent, and a group's admin removing a member and renaming the room. Screenshots go to
+test-artifacts/screenshots/v2-*.png."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Contexts
+from tests.browser.people import Person, sign_in_together, unique
+from tests.browser.test_safety import SCREENSHOTS
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+UNREAD = re.compile(r"\bunread\b")
+
+
+def shot(person: Person, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    person.page.page.screenshot(path=SCREENSHOTS / f"v2-{name}.png")
+
+
+def direct_chat(contexts: Contexts) -> tuple[Person, Person]:
+    alice, bob = sign_in_together(contexts, "Alice", "Bob")
+    alice.page.open_direct(bob.name)
+    alice.page.send("Hello Bob")
+    alice.page.expect_sent("Hello Bob")
+    bob.page.open_room(alice.name)
+    expect(bob.page.message("Hello Bob")).to_have_count(1)
+    return alice, bob
+
+
+def test_the_unread_badge_counts_the_servers_unread_messages_and_the_room_opens_at_a_new_messages_line(
+    contexts: Contexts,
+) -> None:
+    alice, bob = sign_in_together(contexts, "Alice", "Bob")
+    alice.page.open_direct(bob.name)
+    for content in ("One", "Two", "Three"):
+        alice.page.send(content)
+    alice.page.expect_sent("Three")
+    expect(bob.page.room(alice.name)).to_contain_text("3 unread")
+    # Another device of Bob's, signed in now: the count is the server's, not this device's guess.
+    phone = contexts.open(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    phone.sign_in(bob.name)
+    expect(phone.room(alice.name)).to_contain_text("3 unread")
+    shot(Person(bob.name, phone), "unread-badge-phone")
+    bob.page.open_room(alice.name)
+    expect(bob.page.page.get_by_role("separator", name="New messages")).to_be_visible()
+    bob.page.expect_messages_once_in_order("One", "Two", "Three")
+    shot(bob, "new-messages-line")
+    expect(bob.page.room(alice.name)).not_to_contain_text(UNREAD)
+
+
+def test_reading_on_one_device_clears_the_badge_on_the_other(contexts: Contexts) -> None:
+    alice, bob = sign_in_together(contexts, "Alice", "Bob")
+    laptop = bob.page
+    phone = contexts.open()
+    phone.sign_in(bob.name)
+    alice.page.open_direct(bob.name)
+    alice.page.send("Are you there?")
+    alice.page.send("Hello?")
+    expect(laptop.room(alice.name)).to_contain_text("2 unread")
+    expect(phone.room(alice.name)).to_contain_text("2 unread")
+    laptop.open_room(alice.name)
+    expect(laptop.message("Hello?")).to_have_count(1)
+    # The laptop tells the server (markRead); the server tells the phone (read).
+    expect(phone.room(alice.name)).not_to_contain_text(UNREAD)
+    # And a reload of the phone keeps it read: the marker is the server's.
+    phone.page.reload()
+    phone.expect_signed_in()
+    expect(phone.room(alice.name)).to_be_visible()
+    expect(phone.room(alice.name)).not_to_contain_text(UNREAD)
+
+
+def test_an_edit_shows_edited_to_the_other_person(contexts: Contexts) -> None:
+    alice, bob = direct_chat(contexts)
+    alice.page.send("See you at 3")
+    expect(bob.page.message("See you at 3")).to_have_count(1)
+    alice.page.message_action("See you at 3", "Edit")
+    editor = alice.page.page.get_by_role("textbox", name="Edit message")
+    expect(editor).to_have_value("See you at 3")
+    editor.fill("See you at 4")
+    editor.press("Enter")
+    expect(editor).to_have_count(0)
+    for person in (alice, bob):
+        expect(person.page.message("See you at 4")).to_contain_text("(edited)")
+        expect(person.page.message("See you at 3")).to_have_count(0)
+    shot(bob, "edited")
+    # Escape cancels an edit.
+    alice.page.message_action("See you at 4", "Edit")
+    editor.fill("Never mind")
+    editor.press("Escape")
+    expect(editor).to_have_count(0)
+    expect(alice.page.message("See you at 4")).to_have_count(1)
+
+
+def test_a_deleted_message_shows_message_deleted_to_the_other_person(contexts: Contexts) -> None:
+    alice, bob = direct_chat(contexts)
+    alice.page.send("Oops, wrong chat")
+    expect(bob.page.message("Oops, wrong chat")).to_have_count(1)
+    alice.page.message_action("Oops, wrong chat", "Delete")
+    dialog = alice.page.page.get_by_role("dialog", name="Delete message?")
+    expect(dialog).to_be_visible()
+    shot(alice, "delete-confirm")
+    dialog.get_by_role("button", name="Delete", exact=True).click()
+    expect(dialog).to_be_hidden()
+    for person in (alice, bob):
+        expect(person.page.message("Oops, wrong chat")).to_have_count(0)
+        expect(person.page.message("Message deleted")).to_have_count(1)
+    shot(bob, "deleted")
+
+
+def test_reaction_counts_appear_for_the_other_person_and_toggle(contexts: Contexts) -> None:
+    alice, bob = direct_chat(contexts)
+    bob.page.react("Hello Bob", "👍")
+    expect(alice.page.reaction("Hello Bob", "👍")).to_have_accessible_name("👍 1")
+    expect(alice.page.reaction("Hello Bob", "👍")).to_have_attribute("aria-pressed", "false")
+    expect(bob.page.reaction("Hello Bob", "👍")).to_have_attribute("aria-pressed", "true")
+    # Alice adds hers by clicking the chip: 2, hers highlighted; clicking again takes it back.
+    alice.page.reaction("Hello Bob", "👍").click()
+    for person in (alice, bob):
+        expect(person.page.reaction("Hello Bob", "👍")).to_have_accessible_name("👍 2")
+    expect(alice.page.reaction("Hello Bob", "👍")).to_have_attribute("aria-pressed", "true")
+    alice.page.react("Hello Bob", "🎉")
+    expect(bob.page.reaction("Hello Bob", "🎉")).to_have_accessible_name("🎉 1")
+    shot(alice, "reactions")
+    alice.page.reaction("Hello Bob", "👍").click()
+    for person in (alice, bob):
+        expect(person.page.reaction("Hello Bob", "👍")).to_have_accessible_name("👍 1")
+    expect(alice.page.reaction("Hello Bob", "👍")).to_have_attribute("aria-pressed", "false")
+
+
+def test_a_reply_shows_its_parents_preview_and_clicking_it_jumps_to_the_parent(contexts: Contexts) -> None:
+    alice, bob = direct_chat(contexts)
+    # Tall messages, few enough for the flood control (30 frames per 10 s): the parent scrolls out of view.
+    fillers = [f"Filler {n}\nsecond line\nthird line\nfourth line" for n in range(1, 13)]
+    for content in fillers:
+        alice.page.send(content)
+    expect(bob.page.message("Filler 12")).to_have_count(1, timeout=15_000)
+    bob.page.message_action("Hello Bob", "Reply")
+    expect(bob.page.page.get_by_text("Replying to")).to_be_visible()
+    bob.page.send("Hi Alice, replying to your first message")
+    reply = alice.page.message("Hi Alice, replying to your first message")
+    quote = reply.get_by_role("button", name=re.compile(r"^Reply to .*Hello Bob"))
+    expect(quote).to_be_visible()
+    # The parent is the message with that text that quotes nothing (the reply's quote holds it too); the list is
+    # windowed, so far out of view it is not even in the page.
+    quoting = alice.page.page.get_by_role("button", name=re.compile(r"^Reply to "))
+    parent = alice.page.message("Hello Bob").filter(has_not=quoting)
+    if parent.count():
+        expect(parent).not_to_be_in_viewport()
+    shot(alice, "reply")
+    quote.click()
+    expect(parent).to_be_in_viewport()
+    expect(parent).to_be_focused()
+    shot(alice, "reply-jumped")
+
+
+def test_a_fresh_device_shows_a_replys_preview_and_fetches_its_parent(contexts: Contexts) -> None:
+    alice, bob = direct_chat(contexts)
+    alice.page.message_action("Hello Bob", "Reply")
+    alice.page.send("Replying to myself")
+    expect(bob.page.message("Replying to myself")).to_have_count(1)
+    quote = bob.page.message("Replying to myself").get_by_role("button", name=re.compile(r"^Reply to .*Hello Bob"))
+    expect(quote).to_be_visible()
+
+
+def test_an_admin_removes_a_member_whose_room_disappears(contexts: Contexts) -> None:
+    alice, bob, carol = sign_in_together(contexts, "Alice", "Bob", "Carol")
+    team = unique("Team")
+    alice.page.create_group(team, bob.name, carol.name)
+    alice.page.send("Welcome both")
+    bob.page.open_room(team)
+    expect(bob.page.message("Welcome both")).to_have_count(1)
+    expect(carol.page.room(team)).to_be_visible()
+
+    dialog = alice.page.open_members()
+    expect(dialog.get_by_role("list", name="Members").get_by_role("listitem")).to_have_count(3)
+    shot(alice, "members-admin")
+    dialog.get_by_role("button", name=f"Remove {bob.name}", exact=True).click()
+    dialog.get_by_role("button", name="Yes, remove", exact=True).click()
+    expect(dialog.get_by_role("list", name="Members").get_by_role("listitem")).to_have_count(2)
+    dialog.get_by_role("button", name="Close", exact=True).first.click()
+
+    expect(bob.page.room(team)).to_have_count(0)
+    expect(bob.page.page.get_by_role("alert")).to_contain_text(f"You were removed from {team}")
+    shot(bob, "removed")
+    # Carol, a member but no admin, sees the members but cannot manage them.
+    carol.page.open_room(team)
+    members = carol.page.open_members()
+    expect(members.get_by_role("button", name=re.compile(r"^Remove "))).to_have_count(0)
+    expect(members.get_by_role("textbox", name="Room name")).to_have_count(0)
+
+
+def test_a_rename_shows_for_the_other_member(contexts: Contexts) -> None:
+    alice, bob = sign_in_together(contexts, "Alice", "Bob")
+    team = unique("Team")
+    alice.page.create_group(team, bob.name)
+    alice.page.send("Hello team")
+    bob.page.open_room(team)
+    renamed = unique("Renamed")
+    dialog = alice.page.open_members()
+    dialog.get_by_role("textbox", name="Room name").fill(renamed)
+    dialog.get_by_role("button", name="Rename", exact=True).click()
+    expect(alice.page.page.get_by_role("heading", level=2, name=f"Members of {renamed}")).to_be_visible()
+    alice.page.page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    alice.page.expect_conversation(renamed)
+    bob.page.expect_conversation(renamed)
+    expect(bob.page.room(renamed)).to_be_visible()
+    shot(bob, "renamed")
