@@ -132,6 +132,14 @@ def test_reaction_counts_appear_for_the_other_person_and_toggle(contexts: Contex
     for person in (alice, bob):
         expect(person.page.reaction("Hello Bob", "👍")).to_have_accessible_name("👍 1")
     expect(alice.page.reaction("Hello Bob", "👍")).to_have_attribute("aria-pressed", "false")
+    # Alice's phone, in the dark theme: her own reaction (🎉) is hers there too; the actions sit behind a button.
+    phone = contexts.open(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, color_scheme="dark")
+    phone.sign_in(alice.name)
+    phone.open_room(bob.name)
+    expect(phone.reaction("Hello Bob", "🎉")).to_have_attribute("aria-pressed", "true")
+    phone.message("Hello Bob").get_by_role("button", name="Message actions").click()
+    expect(phone.message("Hello Bob").get_by_role("button", name="Reply", exact=True)).to_be_visible()
+    phone.page.screenshot(path=SCREENSHOTS / "v2-reactions-phone-dark.png")
 
 
 def test_a_reply_shows_its_parents_preview_and_clicking_it_jumps_to_the_parent(contexts: Contexts) -> None:

@@ -449,7 +449,13 @@ export class ChatClient {
       case "messageFound":
       case "reaction": {
         const entry = this.rooms.get(known.type === "reaction" ? known.roomId : known.message.roomId);
+        const before = entry?.version ?? null;
         if (entry && applyMessageFrame(entry, known, this.me?.id ?? null)) this.roomChanged(entry.id);
+        // The change feed has no holes: a version past the next one means changes were missed (a lost push).
+        const version = known.type === "reaction" ? known.version : known.message.version;
+        if (known.type !== "messageFound" && before !== null && version > before + 1 && entry?.timeline.messages.length) {
+          this.loadChanges(entry.id, before).catch((error: unknown) => this.reportBackground(error));
+        }
         break;
       }
       case "removed":

@@ -140,3 +140,18 @@ describe("room administration", () => {
     expect(events).toEqual([{ type: "removed", roomId: "g", byUserId: BOB.id, room: expect.objectContaining({ name: "Team" }) }]);
   });
 });
+
+describe("missed changes", () => {
+  it("asks the change feed when a pushed version skips one (a lost push)", async () => {
+    const [h, socket] = await opened(); // listed at version 0
+    socket.push({ type: "messageUpdated", message: message("r1", 1, { content: "v1", version: 1, myReactions: null }) });
+    await settle();
+    expect(socket.frames("changes")).toHaveLength(0);
+    socket.push({ type: "messageUpdated", message: message("r1", 1, { content: "v3", version: 3, myReactions: null }) });
+    await settle();
+    expect(socket.pending("changes")).toMatchObject({ roomId: "r1", afterVersion: 1 });
+    socket.answer("changes", { type: "changes", roomId: "r1", messages: [message("r1", 2, { content: "v2", version: 2 }), message("r1", 1, { content: "v3", version: 3 })], version: 3, hasMore: false });
+    await settle();
+    expect(stateOf(h)?.messages.map((m) => m.content)).toEqual(["v3", "v2", "message 3"]);
+  });
+});
