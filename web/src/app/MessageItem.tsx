@@ -66,13 +66,26 @@ export const MessageItem = memo(function MessageItem({
     deleted ? "deleted" : "",
     actionsOpen || picking ? "actions-open" : "",
   ];
+  const addReaction = useRef<HTMLButtonElement>(null);
+  /** Choosing an action closes the touch toolbar. */
+  const then = (action: () => void) => () => {
+    setActionsOpen(false);
+    action();
+  };
   const react = (emoji: Emoji) => {
     setPicking(false);
     setActionsOpen(false);
     onReact(message, emoji);
   };
   return (
-    <article className={classes.filter(Boolean).join(" ")} data-message-id={message.id ?? undefined} tabIndex={-1}>
+    <article
+      className={classes.filter(Boolean).join(" ")}
+      data-message-id={message.id ?? undefined}
+      tabIndex={-1}
+      onBlur={(event) => {
+        if (actionsOpen && !event.currentTarget.contains(event.relatedTarget as Node | null)) setActionsOpen(false);
+      }}
+    >
       <div className="message-gutter">
         {groupStart ? <Avatar id={message.senderId} name={message.senderName} /> : <span className="gutter-time" aria-hidden="true">{formatTime(date)}</span>}
       </div>
@@ -143,6 +156,7 @@ export const MessageItem = memo(function MessageItem({
           </button>
           <div className="message-actions" role="group" aria-label="Message actions">
             <button
+              ref={addReaction}
               type="button"
               className="button subtle small"
               onClick={() => setPicking((open) => !open)}
@@ -153,21 +167,29 @@ export const MessageItem = memo(function MessageItem({
             >
               <SmileIcon />
             </button>
-            <button type="button" className="button subtle small" onClick={() => onReply(message)} disabled={!stored}>
+            <button type="button" className="button subtle small" onClick={then(() => onReply(message))} disabled={!stored}>
               <ReplyIcon /> <span className="button-label">Reply</span>
             </button>
             {own && stored && (
-              <button type="button" className="button subtle small" onClick={() => onEdit(message)} aria-label="Edit" title="Edit">
+              <button type="button" className="button subtle small" onClick={then(() => onEdit(message))} aria-label="Edit" title="Edit">
                 <EditIcon />
               </button>
             )}
             {canDelete && stored && (
-              <button type="button" className="button subtle small danger" onClick={() => onDelete(message)} aria-label="Delete" title="Delete">
+              <button type="button" className="button subtle small danger" onClick={then(() => onDelete(message))} aria-label="Delete" title="Delete">
                 <TrashIcon />
               </button>
             )}
           </div>
-          {picking && <ReactionPicker onPick={react} onClose={() => setPicking(false)} />}
+          {picking && (
+            <ReactionPicker
+              onPick={react}
+              onClose={(byKey) => {
+                setPicking(false);
+                if (byKey) addReaction.current?.focus();
+              }}
+            />
+          )}
         </>
       )}
     </article>
@@ -175,7 +197,7 @@ export const MessageItem = memo(function MessageItem({
 });
 
 /** The fixed set of emoji, as buttons; Escape or leaving it closes it. */
-function ReactionPicker({ onPick, onClose }: { onPick: (emoji: Emoji) => void; onClose: () => void }) {
+function ReactionPicker({ onPick, onClose }: { onPick: (emoji: Emoji) => void; onClose: (byKey: boolean) => void }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     ref.current?.querySelector("button")?.focus();
@@ -189,11 +211,11 @@ function ReactionPicker({ onPick, onClose }: { onPick: (emoji: Emoji) => void; o
       onKeyDown={(event) => {
         if (event.key === "Escape") {
           event.stopPropagation();
-          onClose();
+          onClose(true);
         }
       }}
       onBlur={(event) => {
-        if (!ref.current?.contains(event.relatedTarget as Node | null)) onClose();
+        if (!ref.current?.contains(event.relatedTarget as Node | null)) onClose(false);
       }}
     >
       {LIMITS.reactionEmojis.map((emoji) => (
