@@ -7,10 +7,7 @@ the notifier, and returns the reply for the caller. Domain errors (chat.errors) 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import logging
 import math
 import time
@@ -20,7 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from chat import protocol as p
+from chat.cursors import decode_cursor, encode_cursor
 from chat.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+from chat.message_actions import MessageActions
 from chat.moderation import Moderator
 from chat.ports import (
     ChatStore,
@@ -28,6 +27,7 @@ from chat.ports import (
     FanoutQueue,
     Identity,
     LiveConnection,
+    MemberRoom,
     MessageDraft,
     Notifier,
     RoomRecord,
@@ -36,6 +36,7 @@ from chat.ports import (
     within_bytes,
 )
 from chat.pushes import INLINE_PUSH_MAX_MEMBERS, MetricsSink, NoMetrics, Pushes
+from chat.views import MessageViews, preview
 
 # Users refused by flood control, remembered per container so that a flood's frames cost no storage request.
 REFUSALS_REMEMBERED = 10_000
@@ -93,6 +94,8 @@ class ChatService:
         self._clock = clock
         self._pushes = Pushes(store, notifier, queue, self._metrics, clock, limits.connection_lifetime_seconds)
         self._new_id = new_id
+        self._views = MessageViews(store)
+        self._messages = MessageActions(store, self._pushes, moderator, lambda: iso(self._clock()))
         self._refused_until: dict[str, float] = {}  # user id -> epoch seconds
 
     def fan_out(self, job: FanoutJob) -> None:
@@ -170,7 +173,7 @@ class ChatService:
                 self.typing(caller, frame)
                 return None
             case p.History():
-                return self.history(caller, frame)
+                return self._messages.history(caller, frame)
             case p.CreateRoom():
                 return self.create_room(caller, frame)
             case p.OpenDirect():
@@ -187,11 +190,30 @@ class ChatService:
                 return self.presence(caller, frame)
             case p.UpdateProfile():
                 return self.update_profile(caller, frame)
+            case p.MarkRead():
+                return self._messages.mark_read(caller, frame)
+            case p.EditMessage():
+                return self._messages.edit(caller, frame)
+            case p.DeleteMessage():
+                return self._messages.delete(caller, frame)
+            case p.AddReaction() | p.RemoveReaction():
+                return self._messages.react(caller, frame)
+            case p.GetMessage():
+                return self._messages.get(caller, frame)
+            case p.Changes():
+                return self._messages.changes(caller, frame)
+            case p.Sync():
+                return self._messages.sync(caller, frame)
+            case p.RemoveMember():
+                return self.remove_member(caller, frame)
+            case p.RenameRoom():
+                return self.rename_room(caller, frame)
             case p.Ping():
                 return p.Pong()
 
     def send_message(self, caller: Caller, frame: p.SendMessage) -> p.Ack:
         member = self._store.room_of_member(frame.room_id, caller.user_id)
+        parent = self._views.parent(member.room.id, frame.reply_to_id) if frame.reply_to_id is not None else None
         content = self._moderator.review(frame.content)
         draft = MessageDraft(
             id=self._new_id(),
@@ -204,15 +226,16 @@ class ChatService:
             reply_to_id=frame.reply_to_id,
         )
         appended = self._store.append_message(draft, last_seq_hint=member.room.last_seq)
+        message = appended.message
+        if parent is not None and message.reply_to_id == parent.id:
+            message = message.model_copy(update={"reply_to": preview(parent)})
         if appended.created:
             self._metrics.count("MessagesStored")
             # The sender's own connection gets the ack; its other connections (other tabs, phone) get the push.
-            self._pushes.to_room(
-                member.room, p.MessagePush(message=appended.message), skip_connection=caller.connection_id
-            )
+            self._pushes.to_room(member.room, p.MessagePush(message=message), skip_connection=caller.connection_id)
         else:
             self._metrics.count("DuplicateSends")
-        return p.Ack(client_msg_id=frame.client_msg_id, message=appended.message)
+        return p.Ack(client_msg_id=frame.client_msg_id, message=message)
 
     def typing(self, caller: Caller, frame: p.Typing) -> None:
         member = self._store.room_of_member(frame.room_id, caller.user_id)
@@ -230,18 +253,17 @@ class ChatService:
         )
         self._pushes.to_room(room, push, skip_user=caller.user_id)
 
-    def history(self, caller: Caller, frame: p.History) -> p.HistoryPage:
-        self._store.require_member(frame.room_id, caller.user_id)
-        page = self._store.history(
-            frame.room_id, before_seq=frame.before_seq, after_seq=frame.after_seq, limit=frame.limit
-        )
-        return p.HistoryPage(room_id=frame.room_id, messages=page.messages, has_more=page.has_more)
-
     def create_room(self, caller: Caller, frame: p.CreateRoom) -> p.RoomFrame:
         members = {caller.user_id, *frame.member_ids}
         self._require_users(members - {caller.user_id})
         room = self._store.create_room(
-            RoomRecord(id="r_" + self._new_id(), name=frame.name, is_group=True, created_at=iso(self._clock())),
+            RoomRecord(
+                id="r_" + self._new_id(),
+                name=frame.name,
+                is_group=True,
+                created_at=iso(self._clock()),
+                admin_ids=(caller.user_id,),
+            ),
             members,
         )
         return self._reply_and_push_room(caller, room)
@@ -264,6 +286,8 @@ class ChatService:
         before = self._store.room_of_member(frame.room_id, caller.user_id).room
         if not before.is_group:
             raise Forbidden("members cannot be added to a direct room")
+        if not before.is_admin(caller.user_id):
+            raise Forbidden("only an admin of the room can add members")
         self._require_users(set(frame.member_ids) - {caller.user_id})
         room = self._store.add_members(before.id, caller.user_id, frame.member_ids)
         if room.member_count == before.member_count:  # all of them were members already
@@ -282,35 +306,60 @@ class ChatService:
             self._pushes.to_user(leaver, reply, skip=caller.connection_id)
         return reply
 
+    def remove_member(self, caller: Caller, frame: p.RemoveMember) -> p.RoomFrame:
+        room = self._store.room_of_member(frame.room_id, caller.user_id).room
+        if not room.is_admin(caller.user_id):
+            raise Forbidden("only an admin of a group room can remove members")
+        if frame.user_id == caller.user_id:
+            raise BadRequest("userId: to leave the room yourself, send leaveRoom")
+        try:
+            room = self._store.remove_member(room.id, frame.user_id)
+        except Forbidden:
+            raise NotFound(f"{frame.user_id} is not a member of this room") from None
+        # Out of the room's index already: the removed member's connections are told directly.
+        removed = self._store.get_users([frame.user_id]).get(frame.user_id)
+        if removed is not None:
+            self._pushes.to_user(removed, p.RemovedPush(room_id=room.id, by_user_id=caller.user_id))
+        return self._reply_and_push_room(caller, room)
+
+    def rename_room(self, caller: Caller, frame: p.RenameRoom) -> p.RoomFrame:
+        room = self._store.room_of_member(frame.room_id, caller.user_id).room
+        if not room.is_admin(caller.user_id):
+            raise Forbidden("only an admin of a group room can rename it")
+        if room.name == frame.name:
+            return p.RoomFrame(room=_room(room))
+        return self._reply_and_push_room(caller, self._store.rename_room(room.id, frame.name))
+
     def list_rooms(self, caller: Caller, frame: p.ListRooms) -> p.RoomsFrame:
         """Most recently active first; the cursor is the (activity, id) of the last room of the previous page."""
         rooms = sorted(self._store.rooms_of(caller.user_id), key=_activity_key, reverse=True)
         if frame.cursor is not None:
-            after = tuple(_decode_cursor(frame.cursor, parts=2))
+            after = tuple(decode_cursor(frame.cursor, parts=2))
             rooms = [room for room in rooms if _activity_key(room) < after]
         page = within_bytes([_summary(room) for room in rooms[: frame.limit]])
         more = len(page) < len(rooms)
         return p.RoomsFrame(
-            rooms=page, next_cursor=_encode_cursor(*_activity_key(rooms[len(page) - 1])) if more else None
+            rooms=page, next_cursor=encode_cursor(*_activity_key(rooms[len(page) - 1])) if more else None
         )
 
     def list_users(self, frame: p.ListUsers) -> p.UsersFrame:
         now = self._clock()
-        start_after = UserKey(*_decode_cursor(frame.cursor, parts=2)) if frame.cursor is not None else None
+        start_after = UserKey(*decode_cursor(frame.cursor, parts=2)) if frame.cursor is not None else None
         users = self._store.find_users(frame.query or "", frame.limit + 1, start_after)
         page = within_bytes([_user_info(user, now) for user in users[: frame.limit]])
         more = len(page) < len(users)
         last = UserKey.of(users[len(page) - 1]) if more else None
-        return p.UsersFrame(users=page, next_cursor=_encode_cursor(last.name_key, last.user_id) if last else None)
+        return p.UsersFrame(users=page, next_cursor=encode_cursor(last.name_key, last.user_id) if last else None)
 
     def presence(self, caller: Caller, frame: p.Presence) -> p.RoomPresence:
         """Members by id; the cursor is the id of the last member of the previous page."""
         self._store.require_member(frame.room_id, caller.user_id)
-        after = _decode_cursor(frame.cursor, parts=1)[0] if frame.cursor is not None else None
+        after = decode_cursor(frame.cursor, parts=1)[0] if frame.cursor is not None else None
         member_ids = self._store.member_ids(frame.room_id, after=after, limit=frame.limit + 1)
         window = member_ids[: frame.limit]
         now = self._clock()
         users = self._store.get_users(window)
+        read = self._store.read_marks(frame.room_id, window)
         page = within_bytes(
             [
                 p.MemberPresence(
@@ -319,15 +368,16 @@ class ChatService:
                     last_seen=u.last_seen,
                     name=u.name or default_name(uid),
                     avatar_url=u.avatar_url,
+                    read_seq=read.get(uid, 0),
                 )
                 if (u := users.get(uid))
-                else p.MemberPresence(user_id=uid, online=False, name=default_name(uid))
+                else p.MemberPresence(user_id=uid, online=False, name=default_name(uid), read_seq=read.get(uid, 0))
                 for uid in window
             ]
         )
         more = len(page) < len(member_ids)
         return p.RoomPresence(
-            room_id=frame.room_id, users=page, next_cursor=_encode_cursor(page[-1].user_id) if more else None
+            room_id=frame.room_id, users=page, next_cursor=encode_cursor(page[-1].user_id) if more else None
         )
 
     def update_profile(self, caller: Caller, frame: p.UpdateProfile) -> p.ProfileFrame:
@@ -375,14 +425,23 @@ def _room(record: RoomRecord) -> p.Room:
         member_ids=list(record.member_ids[: p.ROOM_MEMBER_IDS_SHOWN]),
         created_at=record.created_at,
         member_count=record.member_count,
+        admin_ids=list(record.admin_ids),
     )
 
 
-def _summary(record: RoomRecord) -> p.RoomSummary:
+def _summary(member_room: MemberRoom) -> p.RoomSummary:
+    record = member_room.room
     last = record.last_message
     if last is not None and len(last.content) > p.LAST_MESSAGE_PREVIEW_CHARS:
         last = last.model_copy(update={"content": last.content[: p.LAST_MESSAGE_PREVIEW_CHARS] + "…"})
-    return p.RoomSummary(**_room(record).model_dump(), last_seq=record.last_seq, last_message=last)
+    return p.RoomSummary(
+        **_room(record).model_dump(),
+        last_seq=record.last_seq,
+        last_message=last,
+        read_seq=member_room.read_seq,
+        unread_count=max(0, record.last_seq - member_room.read_seq),
+        last_version=record.last_version,
+    )
 
 
 def _user_info(user: User, now: float) -> p.UserInfo:
@@ -395,20 +454,6 @@ def _user_info(user: User, now: float) -> p.UserInfo:
     )
 
 
-def _activity_key(record: RoomRecord) -> tuple[str, str]:
+def _activity_key(member_room: MemberRoom) -> tuple[str, str]:
+    record = member_room.room
     return (record.last_message.created_at if record.last_message else record.created_at, record.id)
-
-
-def _encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(parts, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, *, parts: int) -> list[str]:
-    """The parts of a cursor this service made; anything else is the client's mistake."""
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
-        decoded = None
-    if not (isinstance(decoded, list) and len(decoded) == parts and all(isinstance(x, str) for x in decoded)):
-        raise BadRequest("cursor: pass back the nextCursor of a previous page unchanged")
-    return decoded
