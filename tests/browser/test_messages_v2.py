@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import Contexts
 from tests.browser.people import Person, sign_in_together, unique
-from tests.browser.test_safety import SCREENSHOTS
+from tests.browser.test_safety import SCREENSHOTS, serious_violations
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -128,6 +128,7 @@ def test_reaction_counts_appear_for_the_other_person_and_toggle(contexts: Contex
     alice.page.react("Hello Bob", "🎉")
     expect(bob.page.reaction("Hello Bob", "🎉")).to_have_accessible_name("🎉 1")
     shot(alice, "reactions")
+    assert serious_violations(alice.page) == []
     alice.page.reaction("Hello Bob", "👍").click()
     for person in (alice, bob):
         expect(person.page.reaction("Hello Bob", "👍")).to_have_accessible_name("👍 1")
@@ -189,6 +190,7 @@ def test_an_admin_removes_a_member_whose_room_disappears(contexts: Contexts) -> 
     dialog = alice.page.open_members()
     expect(dialog.get_by_role("list", name="Members").get_by_role("listitem")).to_have_count(3)
     shot(alice, "members-admin")
+    assert serious_violations(alice.page) == []
     dialog.get_by_role("button", name=f"Remove {bob.name}", exact=True).click()
     dialog.get_by_role("button", name="Yes, remove", exact=True).click()
     expect(dialog.get_by_role("list", name="Members").get_by_role("listitem")).to_have_count(2)

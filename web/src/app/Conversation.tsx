@@ -311,6 +311,7 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
       {deleting && (
         <ConfirmDialog
           title="Delete message?"
+          quote={deleting.content}
           text={
             deleting.senderId === me.id
               ? "It is deleted for everyone in the chat. This cannot be undone."

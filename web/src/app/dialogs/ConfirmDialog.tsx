@@ -6,12 +6,15 @@ import { Dialog } from "./Dialog";
 
 export function ConfirmDialog({
   title,
+  quote,
   text,
   confirmLabel,
   onConfirm,
   onClose,
 }: {
   title: string;
+  /** What it is about (a message's text), quoted above the question. */
+  quote?: string;
   text: string;
   confirmLabel: string;
   onConfirm: () => Promise<unknown>;
@@ -33,6 +36,7 @@ export function ConfirmDialog({
   return (
     <Dialog title={title} onClose={onClose}>
       <div className="dialog-form">
+        {quote && <blockquote className="confirm-quote">{quote}</blockquote>}
         <p>{text}</p>
         {error && <p className="form-error" role="alert">{error}</p>}
         <div className="dialog-actions">
