@@ -53,6 +53,9 @@ def test_the_unread_badge_counts_the_servers_unread_messages_and_the_room_opens_
     bob.page.expect_messages_once_in_order("One", "Two", "Three")
     shot(bob, "new-messages-line")
     expect(bob.page.room(alice.name)).not_to_contain_text(UNREAD)
+    # Bob's marker reaches Alice as a read receipt.
+    expect(alice.page.message("Three")).to_contain_text("Seen")
+    shot(alice, "seen")
 
 
 def test_reading_on_one_device_clears_the_badge_on_the_other(contexts: Contexts) -> None:
@@ -223,3 +226,11 @@ def test_a_rename_shows_for_the_other_member(contexts: Contexts) -> None:
     bob.page.expect_conversation(renamed)
     expect(bob.page.room(renamed)).to_be_visible()
     shot(bob, "renamed")
+    # The admin's phone: the header keeps "Members" (adding is in its dialog).
+    phone = contexts.open(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    phone.sign_in(alice.name)
+    phone.open_room(renamed)
+    members = phone.open_members()
+    expect(members.get_by_role("button", name=f"Remove {bob.name}", exact=True)).to_be_visible()
+    expect(members.get_by_role("button", name="Add members", exact=True)).to_be_visible()
+    phone.page.screenshot(path=SCREENSHOTS / "v2-members-phone.png")

@@ -89,6 +89,16 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
     if (atBottom && visible && newestSeq > state.readSeq) client.markRead(roomId, newestSeq);
   }, [atBottom, visible, newestSeq, state.readSeq, client, roomId]);
 
+  // A read receipt under the user's newest message: "Seen" in a direct chat, "Seen by N" in a group.
+  const seen = useMemo(() => {
+    const last = [...messages].reverse().find((m) => m.senderId === me.id && m.seq !== null && m.deletedAt === null);
+    const seq = last?.seq;
+    if (!last || seq === null || seq === undefined) return null;
+    const readers = Object.entries(state.readBy).filter(([id, read]) => id !== me.id && read >= seq).length;
+    if (readers === 0) return null;
+    return { key: last.key, label: room.isGroup ? `Seen by ${readers}` : "Seen" };
+  }, [messages, state.readBy, me.id, room.isGroup]);
+
   const loadOlder = useCallback(() => {
     client.loadOlder(roomId).catch((error: unknown) => toast(`Could not load older messages: ${describe(error)}`));
   }, [client, roomId, toast]);
@@ -191,6 +201,7 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
           highlighted={message.id !== null && message.id === highlightId}
           canDelete={own || isAdmin}
           editing={message.key === editingKey}
+          seenLabel={seen?.key === message.key ? seen.label : undefined}
           onReply={reply}
           onJumpToParent={jump}
           onRetry={retry}
@@ -202,7 +213,7 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
         />
       );
     },
-    [now, me.id, byId, highlightId, reply, jump, retry, discard, client, roomId, isAdmin, editingKey, startEdit, saveEdit, react],
+    [now, me.id, byId, highlightId, reply, jump, retry, discard, client, roomId, isAdmin, editingKey, startEdit, saveEdit, react, seen],
   );
 
   const leave = async () => {

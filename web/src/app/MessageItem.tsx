@@ -20,6 +20,8 @@ interface Props {
   /** Whether the user may delete it (their own, or any for a room admin). */
   canDelete: boolean;
   editing: boolean;
+  /** A read receipt shown under it ("Seen", "Seen by 2"). */
+  seenLabel?: string;
   onReply: (message: ChatMessage) => void;
   onJumpToParent: (message: ChatMessage) => void;
   onRetry: (message: ChatMessage) => void;
@@ -38,6 +40,7 @@ export const MessageItem = memo(function MessageItem({
   highlighted,
   canDelete,
   editing,
+  seenLabel,
   onReply,
   onJumpToParent,
   onRetry,
@@ -141,6 +144,7 @@ export const MessageItem = memo(function MessageItem({
             })}
           </div>
         )}
+        {seenLabel && <p className="seen-label">{seenLabel}</p>}
         {own && message.status !== "sent" && <DeliveryStatus message={message} onRetry={onRetry} onDiscard={onDiscard} />}
       </div>
       {!deleted && !editing && (

@@ -10,7 +10,7 @@ import { ReadSender } from "./reads";
 import { Requests, replyTypes, type RequestFrame, type ReplyTo } from "./requests";
 import { byActivity, isMember, mergeSummary, newRoomEntry, roomView, summaryFromRoom, summaryWithMessage, type RoomEntry } from "./rooms";
 import { loadChanges, syncRooms, whatToSync } from "./sync";
-import { applyChanges, applyCounts, applyMessageFrame } from "./updates";
+import { applyChanges, applyCounts, applyMessageFrame, applyReadMarks } from "./updates";
 import { clientSettings, defaultSocket, randomUuid, retrying, type ClientSettings } from "./util";
 import { ForwardMarkers, memoryStore, type KeyValueStore } from "./storage";
 import { HistoryLoader, MAX_CATCH_UP_MESSAGES } from "./loading";
@@ -437,7 +437,11 @@ export class ChatClient {
         break;
       case "presence":
         if ("userId" in known) this.applyPresence(known);
-        else known.users.forEach((member) => this.applyPresence(member));
+        else {
+          known.users.forEach((member) => this.applyPresence(member));
+          const entry = this.rooms.get(known.roomId);
+          if (entry && applyReadMarks(entry, known.users, this.me?.id ?? null)) this.roomChanged(entry.id);
+        }
         break;
       case "profile":
         this.applyUser(known.user);

@@ -155,3 +155,23 @@ describe("missed changes", () => {
     expect(stateOf(h)?.messages.map((m) => m.content)).toEqual(["v3", "v2", "message 3"]);
   });
 });
+
+describe("read receipts", () => {
+  it("keeps other members' markers from presence and read pushes, forward only", async () => {
+    const [h, socket] = await opened();
+    const refreshing = h.client.refreshPresence("r1");
+    await settle();
+    socket.answer("presence", { type: "presence", roomId: "r1", users: [
+      { userId: BOB.id, online: true, lastSeen: null, name: BOB.name, avatarUrl: null, readSeq: 2 },
+      { userId: ME.id, online: true, lastSeen: null, name: ME.name, avatarUrl: null, readSeq: 3 },
+    ] });
+    await refreshing;
+    expect(stateOf(h)?.readBy).toEqual({ [BOB.id]: 2 });
+    socket.push({ type: "read", roomId: "r1", userId: BOB.id, seq: 3 });
+    await settle();
+    expect(stateOf(h)?.readBy).toEqual({ [BOB.id]: 3 });
+    socket.push({ type: "read", roomId: "r1", userId: BOB.id, seq: 1 });
+    await settle();
+    expect(stateOf(h)?.readBy).toEqual({ [BOB.id]: 3 });
+  });
+});

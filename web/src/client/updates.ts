@@ -1,7 +1,7 @@
 /* What the frames of edits, deletions, reactions, fetched messages and the server's read counters do to one
  * room's state. Each returns whether the room changed. */
 import { applyReaction, mergeMessage, toChatMessage } from "./messages";
-import type { Message, MessageFrame, MessageUpdated, ReactionFrame, RoomNews, RoomSummary } from "./protocol";
+import type { MemberPresence, Message, MessageFrame, MessageUpdated, ReactionFrame, RoomNews, RoomSummary } from "./protocol";
 import { summaryWithUpdate, type RoomEntry } from "./rooms";
 
 /** A `messageUpdated`, `messageFound` or `reaction` frame (reply or push) on its room. */
@@ -76,6 +76,17 @@ export function applyCounts(
       lastVersion: Math.max(entry.summary.lastVersion ?? 0, counts.lastVersion),
     };
   }
+}
+
+/** Other members' read markers from a `presence` page (forward only). */
+export function applyReadMarks(entry: RoomEntry, members: readonly MemberPresence[], meId: string | null): boolean {
+  let changed = false;
+  for (const member of members) {
+    if (member.userId === meId || (member.readSeq ?? 0) <= (entry.readBy.get(member.userId) ?? 0)) continue;
+    entry.readBy.set(member.userId, member.readSeq);
+    changed = true;
+  }
+  return changed;
 }
 
 /** The room's change number moved: loaded messages are current with it (pushes keep them so). */
