@@ -79,8 +79,8 @@ class ReadMarkers:
             (self._memberships, {"userId": _s(user_id), "roomId": _s(room_id)}) for room_id in wanted
         ] + [(self._counters, {"roomId": _s(room_id)}) for room_id in wanted]
         found = self._db.batch_get_tables(keys, "read_states")
-        read_seqs = {_str(item, "roomId"): _opt_int(item, "readSeq") for item in found[self._memberships]}
-        counters = {_str(item, "roomId"): item for item in found[self._counters]}
+        read_seqs = {_str(item, "roomId"): _opt_int(item, "readSeq") for item in found.get(self._memberships, [])}
+        counters = {_str(item, "roomId"): item for item in found.get(self._counters, [])}
         return {
             room_id: ReadState(
                 room_id,
