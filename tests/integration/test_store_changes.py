@@ -13,12 +13,12 @@ import pytest
 
 from chat import protocol as p
 from chat.dynamo import DynamoChatStore
-from chat.errors import Forbidden, NotFound
+from chat.errors import ChatError, Forbidden, NotFound
 from chat.ports import ChatStore, Decide, ReadState, Revision, RoomRecord, seq_of
 from chat.tables import TABLES
 from local.dynamodb import EmbeddedDynamoDB
 from tests.integration.test_concurrent_sends import _configured_client
-from tests.integration.test_dynamo_store import CREATED_AT, draft, group, send
+from tests.integration.test_dynamo_store import CREATED_AT, ScriptedTransactions, draft, group, send
 
 EDITED_AT = "2027-01-15T09:00:00.000Z"
 
@@ -361,3 +361,41 @@ def test_changes_are_stored_as_the_item_layout_says(
     )["Items"]
     assert [(c["version"]["N"], c["seq"]["N"]) for c in changes] == [("1", "1"), ("2", "1"), ("3", "1")]
     assert get("memberships", {"userId": {"S": "bob"}, "roomId": {"S": room.id}})["readSeq"] == {"N": "1"}
+
+
+def test_a_change_that_loses_the_room_to_a_send_or_another_change_decides_again(
+    dynamo_store: DynamoChatStore,
+) -> None:
+    room = group(dynamo_store, "alice", "bob")
+    send(dynamo_store, room.id, 2)
+    seen: list[tuple[int, str]] = []
+
+    def edit_while_others_win(message: p.Message, mine: frozenset[str]) -> Revision | None:
+        seen.append((message.version, message.content))
+        if len(seen) == 1:  # between this read and its commit, bob sends: message 2 is no longer the last
+            dynamo_store.append_message(draft(room.id, sender="bob", content="newer"))
+        elif len(seen) == 2:  # and then reacts: the room's change number moves
+            dynamo_store.change_message(room.id, 2, "bob", react("👀"))
+        return edit("edited")(message, mine)
+
+    changed = dynamo_store.change_message(room.id, 2, "alice", edit_while_others_win)
+
+    assert seen == [(0, "hello 1"), (0, "hello 1"), (1, "hello 1")]
+    assert changed.message.version == 2 and changed.message.content == "edited" and counts(changed.message) == {"👀": 1}
+    assert dynamo_store.room_of_member(room.id, "bob").room.last_message.content == "newer"  # type: ignore[union-attr]
+
+
+def test_a_change_retries_conflicts_and_refuses_what_no_retry_fixes(
+    dynamodb_client: Any, table_names: dict[str, str]
+) -> None:
+    room = group(DynamoChatStore(dynamodb_client, table_names), "alice")
+    send(DynamoChatStore(dynamodb_client, table_names), room.id, 1)
+    conflict, broken = ["TransactionConflict", "None", "None"], ["None", "ValidationError", "None"]
+    client: Any = ScriptedTransactions(dynamodb_client, [conflict, ["ThrottlingError", "None", "None"], broken])
+    store = DynamoChatStore(client, table_names, sleep=lambda seconds: None)
+
+    with pytest.raises(ChatError) as raised:
+        store.change_message(room.id, 1, "alice", edit("x"))
+    assert raised.value.message == "storage error" and client.calls == 3
+    assert store.change_message(room.id, 1, "alice", edit("x")).message.version == 1
+    assert store.get_messages(room.id, [1])[1].content == "x"
