@@ -13,15 +13,20 @@ from chat.errors import Forbidden, NotFound, not_a_member
 from chat.flood import FrameBudget
 from chat.ports import (
     Appended,
+    Changed,
+    ChangesSlice,
     ConnectionsPage,
+    Decide,
     Delivery,
     FanoutJob,
     HistorySlice,
     Identity,
     LiveConnection,
+    MemberRoom,
     MemberView,
     MessageDraft,
     PresenceChange,
+    ReadState,
     RoomConnection,
     RoomRecord,
     User,
@@ -48,6 +53,9 @@ class InMemoryChatStore:
         self.sent: dict[tuple[str, str, str], int] = {}  # (room, sender, clientMsgId) -> seq
         self.frame_budgets: dict[str, int] = {}  # user id -> GCRA's TAT (chat.flood)
         self.typing_until: dict[str, float] = {}
+        self.read_seqs: dict[tuple[str, str], int] = {}  # (room, user) -> read marker
+        self.change_log: dict[str, list[int]] = {}  # room id -> the seq each change number changed (from 1)
+        self.reactions: dict[tuple[str, str, int], frozenset[str]] = {}  # (room, user, seq) -> the user's emoji
 
     def register_user(self, user_id: str, name: str) -> None:
         with self._lock:
@@ -136,7 +144,7 @@ class InMemoryChatStore:
 
     def get_room(self, room_id: str) -> RoomRecord | None:
         room = self.rooms.get(room_id)
-        return replace(room, last_seq=0, last_message=None) if room else None
+        return replace(room, last_seq=0, last_message=None, last_version=0) if room else None
 
     def get_rooms(self, room_ids: Iterable[str]) -> list[RoomRecord]:
         return [room for room_id in set(room_ids) if (room := self.get_room(room_id)) is not None]
@@ -173,6 +181,13 @@ class InMemoryChatStore:
         with self._lock:
             self.room_of_member(room_id, user_id)
             self.members[room_id].discard(user_id)
+            self.read_seqs.pop((room_id, user_id), None)
+            room = self.rooms[room_id]
+            if user_id in room.admin_ids:
+                admins = tuple(a for a in room.admin_ids if a != user_id)
+                if not admins and self.members[room_id]:
+                    admins = (min(self.members[room_id]),)  # the last admin left: the first member by id
+                self.rooms[room_id] = replace(room, admin_ids=admins)
             for cid in [cid for cid, e in self.index.get(room_id, {}).items() if e.user_id == user_id]:
                 del self.index[room_id][cid]
             self._sync(room_id)
@@ -181,8 +196,39 @@ class InMemoryChatStore:
     def member_ids(self, room_id: str, *, after: str | None, limit: int) -> list[str]:
         return [m for m in sorted(self.members.get(room_id, ())) if after is None or m > after][:limit]
 
-    def rooms_of(self, user_id: str) -> list[RoomRecord]:
-        return sorted((self.rooms[r] for r, m in self.members.items() if user_id in m), key=lambda room: room.id)
+    def rename_room(self, room_id: str, name: str) -> RoomRecord:
+        with self._lock:
+            if room_id not in self.rooms:
+                raise not_a_member(room_id)
+            self.rooms[room_id] = replace(self.rooms[room_id], name=name)
+            return self.get_room(room_id)  # type: ignore[return-value]
+
+    def rooms_of(self, user_id: str) -> list[MemberRoom]:
+        with self._lock:
+            return [
+                MemberRoom(self.rooms[r], self.read_seqs.get((r, user_id), 0))
+                for r in sorted(r for r, m in self.members.items() if user_id in m)
+            ]
+
+    def mark_read(self, room_id: str, user_id: str, seq: int) -> int:
+        with self._lock:
+            room = self.room_of_member(room_id, user_id).room
+            marker = max(self.read_seqs.get((room_id, user_id), 0), min(seq, room.last_seq))
+            self.read_seqs[(room_id, user_id)] = marker
+            return marker
+
+    def read_states(self, user_id: str, room_ids: Iterable[str]) -> dict[str, ReadState]:
+        with self._lock:
+            return {
+                r: ReadState(r, self.rooms[r].last_seq, self.rooms[r].last_version, self.read_seqs.get((r, user_id), 0))
+                for r in set(room_ids)
+                if user_id in self.members.get(r, set())
+            }
+
+    def read_marks(self, room_id: str, user_ids: Iterable[str]) -> dict[str, int]:
+        with self._lock:
+            members = self.members.get(room_id, set())
+            return {u: self.read_seqs.get((room_id, u), 0) for u in set(user_ids) if u in members}
 
     def append_message(self, draft: MessageDraft, *, last_seq_hint: int | None = None) -> Appended:
         with self._lock:
@@ -210,6 +256,56 @@ class InMemoryChatStore:
         page = within_bytes(nearest_first[:limit])
         has_more = len(page) < len(nearest_first)
         return HistorySlice(page if after_seq is not None else page[::-1], has_more)
+
+    def get_messages(self, room_id: str, seqs: Iterable[int], *, consistent: bool = True) -> dict[int, p.Message]:
+        with self._lock:
+            messages = self.messages.get(room_id, [])
+            return {seq: messages[seq - 1] for seq in set(seqs) if 1 <= seq <= len(messages)}
+
+    def change_message(self, room_id: str, seq: int, user_id: str, decide: Decide) -> Changed:
+        with self._lock:
+            message = self.get_messages(room_id, [seq]).get(seq)
+            if message is None:
+                raise NotFound("no such message")
+            mine = self.reactions.get((room_id, user_id, seq), frozenset())
+            revision = decide(message, mine)
+            if revision is None:
+                return Changed(message, False, mine)
+            room = self.rooms[room_id]
+            version = room.last_version + 1
+            stored = revision.message.model_copy(update={"version": version, "my_reactions": None, "reply_to": None})
+            self.messages[room_id][seq - 1] = stored
+            self.change_log.setdefault(room_id, []).append(seq)
+            last_message = room.last_message
+            if seq == room.last_seq:
+                last_message = stored
+                if len(stored.content) > p.LAST_MESSAGE_PREVIEW_CHARS:
+                    cut = stored.content[: p.LAST_MESSAGE_PREVIEW_CHARS] + "…"
+                    last_message = stored.model_copy(update={"content": cut})
+            self.rooms[room_id] = replace(room, last_version=version, last_message=last_message)
+            if revision.my_reactions is not None:
+                mine = revision.my_reactions
+                if mine:
+                    self.reactions[(room_id, user_id, seq)] = mine
+                else:
+                    self.reactions.pop((room_id, user_id, seq), None)
+            return Changed(stored, True, mine)
+
+    def changes(self, room_id: str, *, after_version: int, limit: int) -> ChangesSlice:
+        with self._lock:
+            log = self.change_log.get(room_id, [])
+            entries = list(enumerate(log, start=1))[after_version : after_version + limit]
+            messages = self.messages.get(room_id, [])
+            current = [messages[seq - 1] for version, seq in entries if messages[seq - 1].version == version]
+            kept = within_bytes(current)
+            if len(kept) < len(current):
+                return ChangesSlice(kept, kept[-1].version, True)
+            end = entries[-1][0] if entries else after_version
+            return ChangesSlice(kept, end, len(log) > end)
+
+    def my_reactions(self, room_id: str, user_id: str, seqs: Iterable[int]) -> dict[int, frozenset[str]]:
+        with self._lock:
+            return {seq: mine for seq in set(seqs) if (mine := self.reactions.get((room_id, user_id, seq)))}
 
     def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:
         with self._lock:

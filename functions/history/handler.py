@@ -1,4 +1,5 @@
-"""`history`: a page of a room's messages, before or after a `seq`, for catch-up and scrollback."""
+"""Reads of a room's messages: `history` (before or after a `seq`), `changes` (the change feed), `getMessage`, and
+`sync` (which of a client's rooms have news, after a reconnect)."""
 
 from chat.lambda_app import handle_frame, powertools_handler
 

@@ -1,4 +1,5 @@
-"""`sendMessage`: store the message once, ack the sender, push it to the room."""
+"""`sendMessage`, and a message's changes (`editMessage`, `deleteMessage`, `addReaction`, `removeReaction`): store
+once, reply to the sender, push to the room."""
 
 from chat.lambda_app import handle_frame, powertools_handler
 

@@ -133,6 +133,16 @@ def _templates(rng: random.Random, targets: Targets, n: int) -> dict[str, list[t
         "listUsers": [("query", rng.choice(["", "a", "Al"]))],
         "presence": [("roomId", room), ("limit", rng.choice([1, 100]))],
         "updateProfile": [("name", f"name {n}"), ("avatarUrl", rng.choice(["", "https://example.test/a.png"]))],
+        "markRead": [("roomId", room), ("seq", rng.choice([0, 1, 2**53 - 1]))],
+        "editMessage": [("roomId", room), ("messageId", f"m{n}-1"), ("content", f"edited {n}")],
+        "deleteMessage": [("roomId", room), ("messageId", f"m{n}-1")],
+        "addReaction": [("roomId", room), ("messageId", f"m{n}-1"), ("emoji", rng.choice(p.REACTION_EMOJIS))],
+        "removeReaction": [("roomId", room), ("messageId", f"m{n}-1"), ("emoji", rng.choice(p.REACTION_EMOJIS))],
+        "getMessage": [("roomId", room), ("messageId", f"m{n}-1")],
+        "changes": [("roomId", room), ("afterVersion", rng.choice([0, 3])), ("limit", 10)],
+        "sync": [("rooms", Obj([(room, 0)])), ("versions", Obj([(room, 0)]))],
+        "removeMember": [("roomId", room), ("userId", user)],
+        "renameRoom": [("roomId", room), ("name", f"renamed {n}")],
         "ping": [],
     }
 

@@ -158,7 +158,7 @@ def test_a_profile_change_reaches_contacts_and_the_users_other_connections(chat:
         alice, p.UpdateProfile(action="updateProfile", name="Alicia", avatar_url="https://img.test/a.png")
     )
     typing_name = None
-    chat.service.handle(bob, p.Typing(action="typing", room_id=chat.store.rooms_of("bob")[0].id, is_typing=True))
+    chat.service.handle(bob, p.Typing(action="typing", room_id=chat.store.rooms_of("bob")[0].room.id, is_typing=True))
     typing_name = chat.notifier.received(alice.connection_id, "typing")[-1]["userName"]
 
     assert isinstance(reply, p.ProfileFrame) and reply.user.avatar_url == "https://img.test/a.png"

@@ -78,6 +78,8 @@ def test_the_document_has_every_error_code_with_its_meaning() -> None:
 def test_the_replies_and_pushes_the_document_names_are_the_ones_the_service_sends(chat: Chat) -> None:
     alice, bob, carol = chat.connect("Alice"), chat.connect("Bob"), chat.connect("Carol")
     room = chat.group(alice, bob).id
+    first = chat.send(alice, room, "the first message")
+    message = {"roomId": room, "messageId": first.message.id}
     fields: dict[str, dict[str, object]] = {
         "sendMessage": {"roomId": room, "content": "hi", "clientMsgId": str(uuid.uuid4())},
         "typing": {"roomId": room, "isTyping": True},
@@ -89,6 +91,16 @@ def test_the_replies_and_pushes_the_document_names_are_the_ones_the_service_send
         "listUsers": {},
         "presence": {"roomId": room},
         "updateProfile": {"name": "Alicia"},
+        "markRead": {"roomId": room, "seq": 1},
+        "editMessage": {**message, "content": "the first message, edited"},
+        "addReaction": {**message, "emoji": "👍"},
+        "removeReaction": {**message, "emoji": "👍"},
+        "getMessage": message,
+        "changes": {"roomId": room},
+        "sync": {"rooms": {room: 0}, "versions": {room: 0}},
+        "removeMember": {"roomId": room, "userId": "carol"},
+        "renameRoom": {"roomId": room, "name": "renamed"},
+        "deleteMessage": message,
         "ping": {},
         "leaveRoom": {"roomId": room},
     }

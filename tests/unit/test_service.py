@@ -145,12 +145,12 @@ def test_added_members_can_read_the_history_and_everyone_is_told(chat: Chat) -> 
     room = chat.group(alice, bob)
     chat.send(alice, room.id, "before carol")
 
-    reply = chat.service.handle(bob, p.AddMembers(action="addMembers", room_id=room.id, member_ids=["carol"]))
+    reply = chat.service.handle(alice, p.AddMembers(action="addMembers", room_id=room.id, member_ids=["carol"]))
     history = chat.service.handle(carol, p.History(action="history", room_id=room.id))
 
     assert isinstance(reply, p.RoomFrame) and reply.room.member_ids == ["alice", "bob", "carol"]
     assert isinstance(history, p.HistoryPage) and [m.content for m in history.messages] == ["before carol"]
-    assert chat.notifier.received(alice.connection_id, "room")[-1]["room"]["memberIds"] == [
+    assert chat.notifier.received(bob.connection_id, "room")[-1]["room"]["memberIds"] == [
         "alice",
         "bob",
         "carol",

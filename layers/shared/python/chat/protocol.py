@@ -57,7 +57,7 @@ PageLimit = Annotated[int, Field(ge=1, le=PAGE_MAX_LIMIT)]
 # Reactions come from this fixed set, so that a message holds at most this many counts and a user this many
 # reactions on one message: the set is the bound.
 Emoji = Literal["👍", "❤️", "😂", "😮", "😢", "🙏", "🎉", "🔥", "👀", "✅"]
-REACTION_EMOJIS: tuple[str, ...] = get_args(Emoji)
+REACTION_EMOJIS: tuple[Emoji, ...] = get_args(Emoji)
 Content = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CONTENT_CHARS)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
 

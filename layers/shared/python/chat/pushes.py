@@ -105,7 +105,11 @@ class Pushes:
         """The online members of the user's rooms up to PRESENCE_PUSH_MAX_MEMBERS (and the user's own connections,
         if asked): one read of the rooms, one of each small room's live connections."""
         with self.best_effort(_kind(frame)):
-            rooms = self._store.get_rooms(room_ids) if room_ids is not None else self._store.rooms_of(user.user_id)
+            rooms = (
+                self._store.get_rooms(room_ids)
+                if room_ids is not None
+                else [member_room.room for member_room in self._store.rooms_of(user.user_id)]
+            )
             targets: dict[str, Target] = {}
             for room in rooms:
                 if room.member_count <= PRESENCE_PUSH_MAX_MEMBERS:

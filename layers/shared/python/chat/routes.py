@@ -32,6 +32,18 @@ ROUTES: dict[str, str] = {
     "listUsers": "rooms",
     "presence": "rooms",
     "updateProfile": "rooms",
+    "markRead": "rooms",
+    "removeMember": "rooms",
+    "renameRoom": "rooms",
+    # A message's changes write where its send writes (its room's counter, the message), and push the same way.
+    "editMessage": "send_message",
+    "deleteMessage": "send_message",
+    "addReaction": "send_message",
+    "removeReaction": "send_message",
+    # Reads of messages.
+    "getMessage": "history",
+    "changes": "history",
+    "sync": "history",
     "ping": "rooms",
 }
 FUNCTIONS: tuple[str, ...] = (

@@ -19,23 +19,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from chat import edits
 from chat import protocol as p
 from chat.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 from chat.moderation import Moderator
 from chat.ports import (
     ChatStore,
+    Decide,
     FanoutJob,
     FanoutQueue,
     Identity,
     LiveConnection,
+    MemberRoom,
     MessageDraft,
     Notifier,
     RoomRecord,
     User,
     UserKey,
+    seq_of,
     within_bytes,
 )
 from chat.pushes import INLINE_PUSH_MAX_MEMBERS, MetricsSink, NoMetrics, Pushes
+from chat.sync import RoomSync
+from chat.views import MessageViews, preview
 
 # Users refused by flood control, remembered per container so that a flood's frames cost no storage request.
 REFUSALS_REMEMBERED = 10_000
@@ -93,6 +99,8 @@ class ChatService:
         self._clock = clock
         self._pushes = Pushes(store, notifier, queue, self._metrics, clock, limits.connection_lifetime_seconds)
         self._new_id = new_id
+        self._views = MessageViews(store)
+        self._sync = RoomSync(store)
         self._refused_until: dict[str, float] = {}  # user id -> epoch seconds
 
     def fan_out(self, job: FanoutJob) -> None:
@@ -187,11 +195,30 @@ class ChatService:
                 return self.presence(caller, frame)
             case p.UpdateProfile():
                 return self.update_profile(caller, frame)
+            case p.MarkRead():
+                return self.mark_read(caller, frame)
+            case p.EditMessage():
+                return self.edit_message(caller, frame)
+            case p.DeleteMessage():
+                return self.delete_message(caller, frame)
+            case p.AddReaction() | p.RemoveReaction():
+                return self.react(caller, frame)
+            case p.GetMessage():
+                return self.get_message(caller, frame)
+            case p.Changes():
+                return self.changes(caller, frame)
+            case p.Sync():
+                return self.sync(caller, frame)
+            case p.RemoveMember():
+                return self.remove_member(caller, frame)
+            case p.RenameRoom():
+                return self.rename_room(caller, frame)
             case p.Ping():
                 return p.Pong()
 
     def send_message(self, caller: Caller, frame: p.SendMessage) -> p.Ack:
         member = self._store.room_of_member(frame.room_id, caller.user_id)
+        parent = self._views.parent(member.room.id, frame.reply_to_id) if frame.reply_to_id is not None else None
         content = self._moderator.review(frame.content)
         draft = MessageDraft(
             id=self._new_id(),
@@ -204,15 +231,16 @@ class ChatService:
             reply_to_id=frame.reply_to_id,
         )
         appended = self._store.append_message(draft, last_seq_hint=member.room.last_seq)
+        message = appended.message
+        if parent is not None and message.reply_to_id == parent.id:
+            message = message.model_copy(update={"reply_to": preview(parent)})
         if appended.created:
             self._metrics.count("MessagesStored")
             # The sender's own connection gets the ack; its other connections (other tabs, phone) get the push.
-            self._pushes.to_room(
-                member.room, p.MessagePush(message=appended.message), skip_connection=caller.connection_id
-            )
+            self._pushes.to_room(member.room, p.MessagePush(message=message), skip_connection=caller.connection_id)
         else:
             self._metrics.count("DuplicateSends")
-        return p.Ack(client_msg_id=frame.client_msg_id, message=appended.message)
+        return p.Ack(client_msg_id=frame.client_msg_id, message=message)
 
     def typing(self, caller: Caller, frame: p.Typing) -> None:
         member = self._store.room_of_member(frame.room_id, caller.user_id)
@@ -235,13 +263,20 @@ class ChatService:
         page = self._store.history(
             frame.room_id, before_seq=frame.before_seq, after_seq=frame.after_seq, limit=frame.limit
         )
-        return p.HistoryPage(room_id=frame.room_id, messages=page.messages, has_more=page.has_more)
+        messages = self._views.for_member(frame.room_id, caller.user_id, page.messages)
+        return p.HistoryPage(room_id=frame.room_id, messages=messages, has_more=page.has_more)
 
     def create_room(self, caller: Caller, frame: p.CreateRoom) -> p.RoomFrame:
         members = {caller.user_id, *frame.member_ids}
         self._require_users(members - {caller.user_id})
         room = self._store.create_room(
-            RoomRecord(id="r_" + self._new_id(), name=frame.name, is_group=True, created_at=iso(self._clock())),
+            RoomRecord(
+                id="r_" + self._new_id(),
+                name=frame.name,
+                is_group=True,
+                created_at=iso(self._clock()),
+                admin_ids=(caller.user_id,),
+            ),
             members,
         )
         return self._reply_and_push_room(caller, room)
@@ -264,6 +299,8 @@ class ChatService:
         before = self._store.room_of_member(frame.room_id, caller.user_id).room
         if not before.is_group:
             raise Forbidden("members cannot be added to a direct room")
+        if not before.is_admin(caller.user_id):
+            raise Forbidden("only an admin of the room can add members")
         self._require_users(set(frame.member_ids) - {caller.user_id})
         room = self._store.add_members(before.id, caller.user_id, frame.member_ids)
         if room.member_count == before.member_count:  # all of them were members already
@@ -282,6 +319,30 @@ class ChatService:
             self._pushes.to_user(leaver, reply, skip=caller.connection_id)
         return reply
 
+    def remove_member(self, caller: Caller, frame: p.RemoveMember) -> p.RoomFrame:
+        room = self._store.room_of_member(frame.room_id, caller.user_id).room
+        if not room.is_admin(caller.user_id):
+            raise Forbidden("only an admin of a group room can remove members")
+        if frame.user_id == caller.user_id:
+            raise BadRequest("userId: to leave the room yourself, send leaveRoom")
+        try:
+            room = self._store.remove_member(room.id, frame.user_id)
+        except Forbidden:
+            raise NotFound(f"{frame.user_id} is not a member of this room") from None
+        # Out of the room's index already: the removed member's connections are told directly.
+        removed = self._store.get_users([frame.user_id]).get(frame.user_id)
+        if removed is not None:
+            self._pushes.to_user(removed, p.RemovedPush(room_id=room.id, by_user_id=caller.user_id))
+        return self._reply_and_push_room(caller, room)
+
+    def rename_room(self, caller: Caller, frame: p.RenameRoom) -> p.RoomFrame:
+        room = self._store.room_of_member(frame.room_id, caller.user_id).room
+        if not room.is_admin(caller.user_id):
+            raise Forbidden("only an admin of a group room can rename it")
+        if room.name == frame.name:
+            return p.RoomFrame(room=_room(room))
+        return self._reply_and_push_room(caller, self._store.rename_room(room.id, frame.name))
+
     def list_rooms(self, caller: Caller, frame: p.ListRooms) -> p.RoomsFrame:
         """Most recently active first; the cursor is the (activity, id) of the last room of the previous page."""
         rooms = sorted(self._store.rooms_of(caller.user_id), key=_activity_key, reverse=True)
@@ -293,6 +354,98 @@ class ChatService:
         return p.RoomsFrame(
             rooms=page, next_cursor=_encode_cursor(*_activity_key(rooms[len(page) - 1])) if more else None
         )
+
+    # ------------------------------------------------------------------------------------------ read state
+
+    def mark_read(self, caller: Caller, frame: p.MarkRead) -> p.ReadFrame:
+        seq = self._store.mark_read(frame.room_id, caller.user_id, frame.seq)
+        reply = p.ReadFrame(room_id=frame.room_id, user_id=caller.user_id, seq=seq)
+        room = next(iter(self._store.get_rooms([frame.room_id])), None)
+        if room is not None and room.member_count <= p.READ_RECEIPT_MAX_MEMBERS:
+            # A read receipt to the members, the reader's other devices among them.
+            self._pushes.to_room(room, reply, skip_connection=caller.connection_id)
+        else:
+            reader = self._store.get_users([caller.user_id]).get(caller.user_id)
+            if reader is not None:
+                self._pushes.to_user(reader, reply, skip=caller.connection_id)
+        return reply
+
+    # ------------------------------------------------------------------------------------------ message changes
+
+    def edit_message(self, caller: Caller, frame: p.EditMessage) -> p.MessageUpdated:
+        self._store.require_member(frame.room_id, caller.user_id)
+        content = self._moderator.review(frame.content)
+        decide = edits.edit(frame.message_id, caller.user_id, content, iso(self._clock()))
+        return self._change(caller, frame.room_id, frame.message_id, decide)
+
+    def delete_message(self, caller: Caller, frame: p.DeleteMessage) -> p.MessageUpdated:
+        room = self._store.room_of_member(frame.room_id, caller.user_id).room
+        decide = edits.delete(
+            frame.message_id, caller.user_id, is_admin=caller.user_id in room.admin_ids, now=iso(self._clock())
+        )
+        return self._change(caller, frame.room_id, frame.message_id, decide)
+
+    def react(self, caller: Caller, frame: p.AddReaction | p.RemoveReaction) -> p.ReactionFrame:
+        self._store.require_member(frame.room_id, caller.user_id)
+        added = isinstance(frame, p.AddReaction)
+        changed = self._store.change_message(
+            frame.room_id,
+            _seq_in(frame.message_id),
+            caller.user_id,
+            edits.react(frame.message_id, frame.emoji, add=added),
+        )
+        message = changed.message
+        reply = p.ReactionFrame(
+            room_id=message.room_id,
+            message_id=message.id,
+            seq=message.seq,
+            user_id=caller.user_id,
+            emoji=frame.emoji,
+            added=added,
+            reactions=message.reactions,
+            version=message.version,
+        )
+        if changed.changed:
+            self._push_to_members(caller, message.room_id, reply)
+        return reply
+
+    def get_message(self, caller: Caller, frame: p.GetMessage) -> p.MessageFrame:
+        self._store.require_member(frame.room_id, caller.user_id)
+        message = self._views.find(frame.room_id, frame.message_id)
+        if message is None:
+            raise NotFound("no such message in this room")
+        return p.MessageFrame(message=self._views.for_member(frame.room_id, caller.user_id, [message])[0])
+
+    def changes(self, caller: Caller, frame: p.Changes) -> p.ChangesPage:
+        self._store.require_member(frame.room_id, caller.user_id)
+        feed = self._store.changes(frame.room_id, after_version=frame.after_version, limit=frame.limit)
+        return p.ChangesPage(
+            room_id=frame.room_id,
+            messages=self._views.for_member(frame.room_id, caller.user_id, feed.messages),
+            version=feed.version,
+            has_more=feed.has_more,
+        )
+
+    def sync(self, caller: Caller, frame: p.Sync) -> p.SyncPage:
+        after = _decode_cursor(frame.cursor, parts=1)[0] if frame.cursor is not None else None
+        return self._sync.page(
+            caller.user_id,
+            frame,
+            after,
+            lambda room_id, messages: self._views.for_member(room_id, caller.user_id, messages),
+        )
+
+    def _change(self, caller: Caller, room_id: str, message_id: str, decide: Decide) -> p.MessageUpdated:
+        changed = self._store.change_message(room_id, _seq_in(message_id), caller.user_id, decide)
+        message = self._views.for_member(room_id, caller.user_id, [changed.message])[0]
+        if changed.changed:
+            self._push_to_members(caller, room_id, p.MessageUpdated(message=MessageViews.for_push(message)))
+        return p.MessageUpdated(message=message)
+
+    def _push_to_members(self, caller: Caller, room_id: str, frame: p.ServerFrame) -> None:
+        room = next(iter(self._store.get_rooms([room_id])), None)
+        if room is not None:
+            self._pushes.to_room(room, frame, skip_connection=caller.connection_id)
 
     def list_users(self, frame: p.ListUsers) -> p.UsersFrame:
         now = self._clock()
@@ -311,6 +464,7 @@ class ChatService:
         window = member_ids[: frame.limit]
         now = self._clock()
         users = self._store.get_users(window)
+        read = self._store.read_marks(frame.room_id, window)
         page = within_bytes(
             [
                 p.MemberPresence(
@@ -319,9 +473,10 @@ class ChatService:
                     last_seen=u.last_seen,
                     name=u.name or default_name(uid),
                     avatar_url=u.avatar_url,
+                    read_seq=read.get(uid, 0),
                 )
                 if (u := users.get(uid))
-                else p.MemberPresence(user_id=uid, online=False, name=default_name(uid))
+                else p.MemberPresence(user_id=uid, online=False, name=default_name(uid), read_seq=read.get(uid, 0))
                 for uid in window
             ]
         )
@@ -353,6 +508,13 @@ class ChatService:
         return frame
 
 
+def _seq_in(message_id: str) -> int:
+    seq = seq_of(message_id)
+    if seq is None:
+        raise NotFound("no such message in this room")
+    return seq
+
+
 def _presence(user: User, *, online: bool) -> p.PresencePush:
     return p.PresencePush(user_id=user.user_id, online=online, last_seen=user.last_seen)
 
@@ -375,14 +537,23 @@ def _room(record: RoomRecord) -> p.Room:
         member_ids=list(record.member_ids[: p.ROOM_MEMBER_IDS_SHOWN]),
         created_at=record.created_at,
         member_count=record.member_count,
+        admin_ids=list(record.admin_ids),
     )
 
 
-def _summary(record: RoomRecord) -> p.RoomSummary:
+def _summary(member_room: MemberRoom) -> p.RoomSummary:
+    record = member_room.room
     last = record.last_message
     if last is not None and len(last.content) > p.LAST_MESSAGE_PREVIEW_CHARS:
         last = last.model_copy(update={"content": last.content[: p.LAST_MESSAGE_PREVIEW_CHARS] + "…"})
-    return p.RoomSummary(**_room(record).model_dump(), last_seq=record.last_seq, last_message=last)
+    return p.RoomSummary(
+        **_room(record).model_dump(),
+        last_seq=record.last_seq,
+        last_message=last,
+        read_seq=member_room.read_seq,
+        unread_count=max(0, record.last_seq - member_room.read_seq),
+        last_version=record.last_version,
+    )
 
 
 def _user_info(user: User, now: float) -> p.UserInfo:
@@ -395,7 +566,8 @@ def _user_info(user: User, now: float) -> p.UserInfo:
     )
 
 
-def _activity_key(record: RoomRecord) -> tuple[str, str]:
+def _activity_key(member_room: MemberRoom) -> tuple[str, str]:
+    record = member_room.room
     return (record.last_message.created_at if record.last_message else record.created_at, record.id)
 
 
