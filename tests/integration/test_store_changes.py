@@ -44,7 +44,7 @@ def react(emoji: str, *, add: bool = True) -> Decide:
             return None
         counts = {r.emoji: r.count for r in message.reactions}
         counts[emoji] = counts.get(emoji, 0) + (1 if add else -1)
-        reactions = [p.ReactionCount(emoji=e, count=counts[e]) for e in p.REACTION_EMOJIS if counts.get(e, 0) > 0]  # type: ignore[arg-type]
+        reactions = [p.ReactionCount(emoji=e, count=counts[e]) for e in p.REACTION_EMOJIS if counts.get(e, 0) > 0]
         return Revision(message.model_copy(update={"reactions": reactions}), mine | {emoji} if add else mine - {emoji})
 
     return decide

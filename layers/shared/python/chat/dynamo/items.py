@@ -227,7 +227,7 @@ def _message_from(item: Mapping[str, Any]) -> Message:
 def _reactions_from(item: Mapping[str, Any]) -> list[ReactionCount]:
     """The stored counts in the order of REACTION_EMOJIS, so that equal states compare and render equal."""
     counts = {emoji: int(value["N"]) for emoji, value in item.get("reactions", {}).get("M", {}).items()}
-    return [ReactionCount(emoji=e, count=counts[e]) for e in REACTION_EMOJIS if counts.get(e, 0) > 0]  # type: ignore[arg-type]
+    return [ReactionCount(emoji=e, count=counts[e]) for e in REACTION_EMOJIS if counts.get(e, 0) > 0]
 
 
 def _room_user(room_id: str, user_id: str) -> str:
