@@ -36,7 +36,7 @@ from chat.protocol import PAGE_MAX_BYTES, Message
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef, UpdateTypeDef
 
 
 class ChangeStore:
@@ -104,62 +104,72 @@ class ChangeStore:
     def _change_items(
         self, stored: Message, read_version: int, last_seq: int, last_version: int, user_id: str, revision: Revision
     ) -> list[TransactWriteItemTypeDef]:
-        room_id, seq = stored.room_id, stored.seq
-        counter_values: Item = {":next": _n(stored.version)}
-        counter_set = "SET #lastVersion = :next"
-        if last_version:
-            counter_condition = "#lastVersion = :version"
-            counter_values[":version"] = _n(last_version)
-        else:  # attribute_exists: never create a counter (a room) that is not there
-            counter_condition = "attribute_exists(#lastSeq) AND attribute_not_exists(#lastVersion)"
-        if seq == last_seq:
-            # The room list shows the last message: it must not keep an edited or deleted message's old text.
-            counter_set += ", #lastMessage = :preview"
-            counter_condition += " AND #lastSeq = :seq"
-            counter_values.update({":preview": {"M": _message_attributes(_preview(stored))}, ":seq": _n(seq)})
-        message_values: Item = {}
-        if read_version:
-            message_condition = "#version = :read"
-            message_values[":read"] = _n(read_version)
-        else:
-            message_condition = "attribute_exists(#seq) AND attribute_not_exists(#version)"
-        put_message: PutTypeDef = {
-            "TableName": self._messages,
-            "Item": _message_attributes(stored),
-            "ConditionExpression": message_condition,
-            "ExpressionAttributeNames": _names_in(message_condition),
-        }
-        if message_values:
-            put_message["ExpressionAttributeValues"] = message_values
+        """The counter moved to the next change number, the message, the feed entry and the changer's reactions."""
         items: list[TransactWriteItemTypeDef] = [
-            {
-                "Update": {
-                    "TableName": self._counters,
-                    "Key": {"roomId": _s(room_id)},
-                    "UpdateExpression": counter_set,
-                    "ConditionExpression": counter_condition,
-                    "ExpressionAttributeNames": _names_in(counter_set, counter_condition),
-                    "ExpressionAttributeValues": counter_values,
-                }
-            },
-            {"Put": put_message},
+            {"Update": self._counter_update(stored, last_seq, last_version)},
+            {"Put": self._message_put(stored, read_version)},
             {
                 "Put": {
                     "TableName": self._changes,
-                    "Item": {"roomId": _s(room_id), "version": _n(stored.version), "seq": _n(seq)},
+                    "Item": {"roomId": _s(stored.room_id), "version": _n(stored.version), "seq": _n(stored.seq)},
                     "ConditionExpression": "attribute_not_exists(#version)",
                     "ExpressionAttributeNames": _names("version"),
                 }
             },
         ]
         if revision.my_reactions is not None:
-            key = self._reaction_key(room_id, user_id, seq)
+            key = self._reaction_key(stored.room_id, user_id, stored.seq)
             if revision.my_reactions:
                 item = {**key, "emojis": _ss(revision.my_reactions)}
                 items.append({"Put": {"TableName": self._reactions, "Item": item}})
             else:  # DynamoDB has no empty set: no reactions left, no item
                 items.append({"Delete": {"TableName": self._reactions, "Key": key}})
         return items
+
+    def _counter_update(self, stored: Message, last_seq: int, last_version: int) -> UpdateTypeDef:
+        """`lastVersion` from the number read to the next: the lock that orders the room's changes."""
+        values: Item = {":next": _n(stored.version)}
+        update = "SET #lastVersion = :next"
+        if last_version:
+            condition = "#lastVersion = :version"
+            values[":version"] = _n(last_version)
+        else:  # attribute_exists: never create a counter (a room) that is not there
+            condition = "attribute_exists(#lastSeq) AND attribute_not_exists(#lastVersion)"
+        if stored.seq == last_seq:
+            # The room list shows the last message: it must not keep an edited or deleted message's old text. A
+            # send that comes first makes this one no longer the last (the condition fails: read again).
+            update += ", #lastMessage = :preview"
+            condition += " AND #lastSeq = :seq"
+            values.update({":preview": {"M": _message_attributes(_preview(stored))}, ":seq": _n(stored.seq)})
+        return {
+            "TableName": self._counters,
+            "Key": {"roomId": _s(stored.room_id)},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": _names_in(update, condition),
+            "ExpressionAttributeValues": values,
+        }
+
+    def _message_put(self, stored: Message, read_version: int) -> PutTypeDef:
+        """The whole new state, on the condition that the message is still as read (absent version: never
+        changed)."""
+        item = _message_attributes(stored)
+        if not read_version:
+            condition = "attribute_exists(#seq) AND attribute_not_exists(#version)"
+            return {
+                "TableName": self._messages,
+                "Item": item,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": _names_in(condition),
+            }
+        put: PutTypeDef = {
+            "TableName": self._messages,
+            "Item": item,
+            "ConditionExpression": "#version = :read",
+            "ExpressionAttributeNames": _names("version"),
+            "ExpressionAttributeValues": {":read": _n(read_version)},
+        }
+        return put
 
     def changes(self, room_id: str, *, after_version: int, limit: int) -> ChangesSlice:
         """The next `limit` feed entries (one consistent Query) and their messages (one consistent BatchGetItem):

@@ -2,10 +2,11 @@
 
 A member is two items written in one transaction: (roomId, userId) in `members`, the truth every member action
 checks, and (userId, roomId) in `memberships`, so that a user's rooms are a Query too. The room item holds no
-member list: only `memberCount` and the first 100 member ids by id (what a room frame shows), kept exact by an
-optimistic lock (`version`) that every member change moves. The counter item (`room_counters`) is the only room
-item a send writes (see `chat.dynamo.messages`); it is created with the room, so a missing counter is a missing
-room.
+member list: only `memberCount`, the first 100 member ids by id (what a room frame shows) and the admins
+(`adminIds`), kept exact by an optimistic lock (`version`) that every member change moves; when the last admin
+leaves a group that still has members, the first remaining member by id becomes its admin in the same update.
+The counter item (`room_counters`) is the only room item a send writes (see `chat.dynamo.messages`); it is created
+with the room, so a missing counter is a missing room.
 """
 
 from __future__ import annotations
