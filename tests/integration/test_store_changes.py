@@ -106,6 +106,16 @@ def test_read_states_list_only_the_rooms_one_is_a_member_of_with_their_counters(
     assert store.read_states("alice", []) == {}
 
 
+def test_read_states_of_more_rooms_than_one_batch_reads(store: ChatStore) -> None:
+    rooms = [group(store, "alice") for _ in range(60)]  # 120 keys: two BatchGetItem requests
+    send(store, rooms[-1].id, 1)
+
+    states = store.read_states("alice", [room.id for room in rooms])
+
+    assert sorted(states) == sorted(room.id for room in rooms)
+    assert states[rooms[-1].id] == ReadState(rooms[-1].id, last_seq=1, last_version=0, read_seq=0)
+
+
 def test_read_marks_leave_out_those_who_are_not_members(store: ChatStore) -> None:
     room = group(store, "alice", "bob")
     send(store, room.id, 2)
