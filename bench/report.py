@@ -214,6 +214,32 @@ def cost_section(data: dict[str, Any], out: list[str]) -> dict[str, Any]:
     return {"send": send}
 
 
+def feature_section(data: dict[str, Any], out: list[str]) -> None:
+    out += [
+        "## 5. Work per action of issue 10",
+        "",
+        "Read markers, edits, deletes, reactions, replies, one message by id, the change feed and `sync`, through "
+        "the real handlers on moto and metered like a send (`bench/feature_cost.py`). Posts are the pushes to the "
+        "other members' connections (a read receipt, a change); the reply is not a post.",
+        "",
+        "| action | setting | DynamoDB requests | RCU | WCU | posts |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for row in data["rows"]:
+        out.append(
+            f"| {row['operation']} | {row['setting']} | {number(sum(row['requests'].values()))} | "
+            f"{number(row['rcu'])} | {number(row['wcu'])} | {number(row['posts'])} |"
+        )
+    out += [
+        "",
+        "A change (edit, delete, each reaction) is one transaction of three items (the room's counter, the message, "
+        "the change feed's entry; a reaction a fourth, the reactor's own item), so 6 to 8 write units whatever the "
+        "room's size. `sync` answers the rooms with news in one frame, where one `history` per room costs a frame "
+        "(and a Lambda invocation, and a place in the flood budget) for every room.",
+        "",
+    ]
+
+
 def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
@@ -630,6 +656,9 @@ def render() -> str:
             out += ["![Cold start, ratio to import boto3](benchmarks/cold-start.png)", ""]
     if local:
         local_section(local, out)
+    features = load("feature_cost")
+    if features:
+        feature_section(features, out)
     prices = Prices()
     out += [
         "## Prices",

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-MEASUREMENTS = ("message_cost.py", "fanout_time.py", "cold_start.py", "local_load.py")
+MEASUREMENTS = ("message_cost.py", "fanout_time.py", "cold_start.py", "local_load.py", "feature_cost.py")
 OLDER = ("contended_sends.py", "flood_ping.py")
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -254,7 +254,7 @@ def chat_session(recorder: Recorder) -> None:
     # send_message: stored, pushed; the same clientMsgId again is the stored message.
     message_id = str(uuid.uuid4())
     carol.connect()
-    alice.send("sendMessage", roomId=room_id, content="hello", clientMsgId=message_id)
+    hello = alice.send("sendMessage", roomId=room_id, content="hello", clientMsgId=message_id).get("message", {})
     alice.send("sendMessage", roomId=room_id, content="hello", clientMsgId=message_id)
     with recorder.without_returned_items():
         alice.send("sendMessage", roomId=room_id, content="hello", clientMsgId=message_id)
@@ -277,6 +277,8 @@ def chat_session(recorder: Recorder) -> None:
         alice.send("typing", roomId=room_id, isTyping=True)
         alice.send("typing", roomId=room_id, isTyping=False)  # within the interval: coalesced
         alice.send("createRoom", name="big", memberIds=["bob", "carol"])
+        alice.send("editMessage", roomId=room_id, messageId=hello.get("id", "?-1"), content="hello, all")
+        bob.send("markRead", roomId=room_id, seq=1)  # a big room: only bob's other connections are told
         later = int(time.time()) + 3600
         retry = (RoomConnection("bob", LiveConnection(bob.connection.connection_id, later)),)
         payload = json.dumps({"type": "typing", "roomId": room_id, "userId": "alice", "isTyping": True})
@@ -289,6 +291,23 @@ def chat_session(recorder: Recorder) -> None:
     bob.send("history", roomId=room_id, beforeSeq=10, limit=1)
     with recorder.without_returned_items():
         bob.send("history", roomId=room_id)
+    # message changes: a reply (its parent read), an edit and the same edit again, a reaction added, added again
+    # and taken back, an admin's delete, a non-sender's edit refused; one message by id; the change feed; sync.
+    hello_id = hello.get("id", "?-1")
+    bob.send("sendMessage", roomId=room_id, content="hi", clientMsgId=str(uuid.uuid4()), replyToId=hello_id)
+    alice.send("editMessage", roomId=room_id, messageId=hello_id, content="hello!")
+    alice.send("editMessage", roomId=room_id, messageId=hello_id, content="hello!")
+    bob.send("editMessage", roomId=room_id, messageId=hello_id, content="mine")
+    bob.send("addReaction", roomId=room_id, messageId=hello_id, emoji="👍")
+    bob.send("addReaction", roomId=room_id, messageId=hello_id, emoji="👍")
+    bob.send("history", roomId=room_id, afterSeq=0)
+    bob.send("removeReaction", roomId=room_id, messageId=hello_id, emoji="👍")
+    alice.send("deleteMessage", roomId=room_id, messageId=hello_id)
+    bob.send("getMessage", roomId=room_id, messageId=hello_id)
+    bob.send("changes", roomId=room_id, afterVersion=0, limit=1)
+    bob.send("sync", rooms={room_id: 0, "r_gone": 0}, versions={room_id: 0})
+    # read markers: a receipt to a small room's members.
+    bob.send("markRead", roomId=room_id, seq=2)
     # rooms: lists and their next pages, presence, a profile change (pushed to contacts), direct rooms (new,
     # then found), members added, a member leaving.
     cursor = alice.send("listRooms", limit=1).get("nextCursor")
@@ -302,6 +321,9 @@ def chat_session(recorder: Recorder) -> None:
     alice.send("openDirect", userId="bob")
     alice.send("openDirect", userId="bob")
     alice.send("addMembers", roomId=room_id, memberIds=["dave"])
+    alice.send("renameRoom", roomId=room_id, name="everyone")
+    carol.connect()
+    alice.send("removeMember", roomId=room_id, userId="dave")  # dave is told (he never connected)
     carol.connect()
     bob.send("leaveRoom", roomId=room_id)
     with recorder.without_returned_items():

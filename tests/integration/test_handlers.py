@@ -126,6 +126,14 @@ def test_a_retried_send_gets_the_same_ack_and_stores_one_copy(gateway: Gateway) 
         ("presence", {}),
         ("addMembers", {"memberIds": ["eve"]}),
         ("leaveRoom", {}),
+        ("markRead", {"seq": 1}),
+        ("editMessage", {"messageId": "x-1", "content": "mine now"}),
+        ("deleteMessage", {"messageId": "x-1"}),
+        ("addReaction", {"messageId": "x-1", "emoji": "👍"}),
+        ("getMessage", {"messageId": "x-1"}),
+        ("changes", {}),
+        ("removeMember", {"userId": "alice"}),
+        ("renameRoom", {"name": "mine now"}),
     ],
 )
 def test_non_members_are_forbidden_every_room_action_and_nothing_changes(
@@ -143,6 +151,58 @@ def test_non_members_are_forbidden_every_room_action_and_nothing_changes(
     assert gateway.send(alice, "presence", roomId=room["id"])["users"][0]["userId"] == "alice"
     assert len(gateway.send(alice, "presence", roomId=room["id"])["users"]) == 1
     assert gateway.api.received(alice.connection_id, "typing") == []
+
+
+def test_read_markers_edits_deletes_and_reactions_through_the_handlers(gateway: Gateway) -> None:
+    alice, bob = gateway.connect("Alice"), gateway.connect("Bob")
+    bob_phone = gateway.connect("Bob")
+    room = gateway.group(alice, bob)
+    first = gateway.message(alice, room["id"], "helo")["message"]
+    second = gateway.message(alice, room["id"], "oops")["message"]
+
+    read = gateway.send(bob, "markRead", roomId=room["id"], seq=1)
+    edited = gateway.send(alice, "editMessage", roomId=room["id"], messageId=first["id"], content="hello")
+    refused = gateway.send(bob, "editMessage", roomId=room["id"], messageId=first["id"], content="mine")
+    reacted = gateway.send(bob, "addReaction", roomId=room["id"], messageId=first["id"], emoji="🎉")
+    deleted = gateway.send(alice, "deleteMessage", roomId=room["id"], messageId=second["id"])
+
+    assert read["seq"] == 1 and gateway.api.received(bob_phone.connection_id, "read")[0]["seq"] == 1
+    assert edited["message"]["content"] == "hello" and edited["message"]["seq"] == 1
+    assert refused["code"] == "forbidden"
+    assert reacted["reactions"] == [{"emoji": "🎉", "count": 1}]
+    assert deleted["message"]["deletedAt"] and deleted["message"]["content"] == ""
+    assert stored_messages(room["id"]) == [{"seq": 1, "content": "hello"}, {"seq": 2, "content": ""}]
+    assert [f["message"]["content"] for f in gateway.api.received(bob.connection_id, "messageUpdated")] == ["hello", ""]
+    page = gateway.send(bob, "history", roomId=room["id"])["messages"]
+    assert [(m["myReactions"], m["version"]) for m in page] == [(["🎉"], 2), ([], 3)]
+    rooms = gateway.send(bob, "listRooms")["rooms"]
+    assert (rooms[0]["unreadCount"], rooms[0]["lastVersion"], rooms[0]["lastMessage"]["content"]) == (1, 3, "")
+    feed = gateway.send(bob, "changes", roomId=room["id"], afterVersion=0)
+    assert [m["seq"] for m in feed["messages"]] == [1, 2] and feed["version"] == 3
+
+
+def test_sync_and_room_roles_through_the_handlers(gateway: Gateway) -> None:
+    alice, bob, carol = gateway.connect("Alice"), gateway.connect("Bob"), gateway.connect("Carol")
+    room = gateway.group(alice, bob, carol)
+    quiet = gateway.group(alice, bob, name="quiet")
+    gateway.message(alice, room["id"], "news")
+
+    page = gateway.send(bob, "sync", rooms={room["id"]: 0, quiet["id"]: 0})
+    renamed = gateway.send(alice, "renameRoom", roomId=room["id"], name="Launch")
+    not_admin = gateway.send(bob, "removeMember", roomId=room["id"], userId=carol.user_id)
+    removed = gateway.send(alice, "removeMember", roomId=room["id"], userId=carol.user_id)
+
+    assert [news["roomId"] for news in page["rooms"]] == [room["id"]] and page["left"] == []
+    assert [m["content"] for m in page["rooms"][0]["messages"]] == ["news"]
+    assert renamed["room"]["name"] == "Launch" and room["adminIds"] == [alice.user_id]
+    assert gateway.api.received(bob.connection_id, "room")[-1]["room"]["name"] == "Launch"
+    assert not_admin["code"] == "forbidden"
+    assert removed["room"]["memberCount"] == 2
+    assert gateway.api.received(carol.connection_id, "removed") == [
+        {"type": "removed", "roomId": room["id"], "byUserId": alice.user_id}
+    ]
+    assert gateway.send(carol, "history", roomId=room["id"])["code"] == "forbidden"
+    assert gateway.send(carol, "sync", rooms={room["id"]: 0})["left"] == [room["id"]]
 
 
 def test_an_unknown_room_and_someone_elses_direct_room_get_the_same_answer(gateway: Gateway) -> None:

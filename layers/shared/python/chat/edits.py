@@ -53,9 +53,7 @@ def react(message_id: str, emoji: p.Emoji, *, add: bool) -> Decide:
             return None  # already there, or already gone
         counts: dict[str, int] = {r.emoji: r.count for r in message.reactions}
         counts[emoji] = max(0, counts.get(emoji, 0) + (1 if add else -1))
-        reactions = [
-            p.ReactionCount(emoji=e, count=counts[e]) for e in p.REACTION_EMOJIS if counts.get(e, 0) > 0
-        ]
+        reactions = [p.ReactionCount(emoji=e, count=counts[e]) for e in p.REACTION_EMOJIS if counts.get(e, 0) > 0]
         return Revision(message.model_copy(update={"reactions": reactions}), mine | {emoji} if add else mine - {emoji})
 
     return decide

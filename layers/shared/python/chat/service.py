@@ -7,10 +7,7 @@ the notifier, and returns the reply for the caller. Domain errors (chat.errors) 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import logging
 import math
 import time
@@ -19,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from chat import edits
 from chat import protocol as p
+from chat.cursors import decode_cursor, encode_cursor
 from chat.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+from chat.message_actions import MessageActions
 from chat.moderation import Moderator
 from chat.ports import (
     ChatStore,
-    Decide,
     FanoutJob,
     FanoutQueue,
     Identity,
@@ -36,11 +33,9 @@ from chat.ports import (
     RoomRecord,
     User,
     UserKey,
-    seq_of,
     within_bytes,
 )
 from chat.pushes import INLINE_PUSH_MAX_MEMBERS, MetricsSink, NoMetrics, Pushes
-from chat.sync import RoomSync
 from chat.views import MessageViews, preview
 
 # Users refused by flood control, remembered per container so that a flood's frames cost no storage request.
@@ -100,7 +95,7 @@ class ChatService:
         self._pushes = Pushes(store, notifier, queue, self._metrics, clock, limits.connection_lifetime_seconds)
         self._new_id = new_id
         self._views = MessageViews(store)
-        self._sync = RoomSync(store)
+        self._messages = MessageActions(store, self._pushes, moderator, lambda: iso(self._clock()))
         self._refused_until: dict[str, float] = {}  # user id -> epoch seconds
 
     def fan_out(self, job: FanoutJob) -> None:
@@ -178,7 +173,7 @@ class ChatService:
                 self.typing(caller, frame)
                 return None
             case p.History():
-                return self.history(caller, frame)
+                return self._messages.history(caller, frame)
             case p.CreateRoom():
                 return self.create_room(caller, frame)
             case p.OpenDirect():
@@ -196,19 +191,19 @@ class ChatService:
             case p.UpdateProfile():
                 return self.update_profile(caller, frame)
             case p.MarkRead():
-                return self.mark_read(caller, frame)
+                return self._messages.mark_read(caller, frame)
             case p.EditMessage():
-                return self.edit_message(caller, frame)
+                return self._messages.edit(caller, frame)
             case p.DeleteMessage():
-                return self.delete_message(caller, frame)
+                return self._messages.delete(caller, frame)
             case p.AddReaction() | p.RemoveReaction():
-                return self.react(caller, frame)
+                return self._messages.react(caller, frame)
             case p.GetMessage():
-                return self.get_message(caller, frame)
+                return self._messages.get(caller, frame)
             case p.Changes():
-                return self.changes(caller, frame)
+                return self._messages.changes(caller, frame)
             case p.Sync():
-                return self.sync(caller, frame)
+                return self._messages.sync(caller, frame)
             case p.RemoveMember():
                 return self.remove_member(caller, frame)
             case p.RenameRoom():
@@ -257,14 +252,6 @@ class ChatService:
             is_typing=frame.is_typing,
         )
         self._pushes.to_room(room, push, skip_user=caller.user_id)
-
-    def history(self, caller: Caller, frame: p.History) -> p.HistoryPage:
-        self._store.require_member(frame.room_id, caller.user_id)
-        page = self._store.history(
-            frame.room_id, before_seq=frame.before_seq, after_seq=frame.after_seq, limit=frame.limit
-        )
-        messages = self._views.for_member(frame.room_id, caller.user_id, page.messages)
-        return p.HistoryPage(room_id=frame.room_id, messages=messages, has_more=page.has_more)
 
     def create_room(self, caller: Caller, frame: p.CreateRoom) -> p.RoomFrame:
         members = {caller.user_id, *frame.member_ids}
@@ -347,119 +334,27 @@ class ChatService:
         """Most recently active first; the cursor is the (activity, id) of the last room of the previous page."""
         rooms = sorted(self._store.rooms_of(caller.user_id), key=_activity_key, reverse=True)
         if frame.cursor is not None:
-            after = tuple(_decode_cursor(frame.cursor, parts=2))
+            after = tuple(decode_cursor(frame.cursor, parts=2))
             rooms = [room for room in rooms if _activity_key(room) < after]
         page = within_bytes([_summary(room) for room in rooms[: frame.limit]])
         more = len(page) < len(rooms)
         return p.RoomsFrame(
-            rooms=page, next_cursor=_encode_cursor(*_activity_key(rooms[len(page) - 1])) if more else None
+            rooms=page, next_cursor=encode_cursor(*_activity_key(rooms[len(page) - 1])) if more else None
         )
-
-    # ------------------------------------------------------------------------------------------ read state
-
-    def mark_read(self, caller: Caller, frame: p.MarkRead) -> p.ReadFrame:
-        seq = self._store.mark_read(frame.room_id, caller.user_id, frame.seq)
-        reply = p.ReadFrame(room_id=frame.room_id, user_id=caller.user_id, seq=seq)
-        room = next(iter(self._store.get_rooms([frame.room_id])), None)
-        if room is not None and room.member_count <= p.READ_RECEIPT_MAX_MEMBERS:
-            # A read receipt to the members, the reader's other devices among them.
-            self._pushes.to_room(room, reply, skip_connection=caller.connection_id)
-        else:
-            reader = self._store.get_users([caller.user_id]).get(caller.user_id)
-            if reader is not None:
-                self._pushes.to_user(reader, reply, skip=caller.connection_id)
-        return reply
-
-    # ------------------------------------------------------------------------------------------ message changes
-
-    def edit_message(self, caller: Caller, frame: p.EditMessage) -> p.MessageUpdated:
-        self._store.require_member(frame.room_id, caller.user_id)
-        content = self._moderator.review(frame.content)
-        decide = edits.edit(frame.message_id, caller.user_id, content, iso(self._clock()))
-        return self._change(caller, frame.room_id, frame.message_id, decide)
-
-    def delete_message(self, caller: Caller, frame: p.DeleteMessage) -> p.MessageUpdated:
-        room = self._store.room_of_member(frame.room_id, caller.user_id).room
-        decide = edits.delete(
-            frame.message_id, caller.user_id, is_admin=caller.user_id in room.admin_ids, now=iso(self._clock())
-        )
-        return self._change(caller, frame.room_id, frame.message_id, decide)
-
-    def react(self, caller: Caller, frame: p.AddReaction | p.RemoveReaction) -> p.ReactionFrame:
-        self._store.require_member(frame.room_id, caller.user_id)
-        added = isinstance(frame, p.AddReaction)
-        changed = self._store.change_message(
-            frame.room_id,
-            _seq_in(frame.message_id),
-            caller.user_id,
-            edits.react(frame.message_id, frame.emoji, add=added),
-        )
-        message = changed.message
-        reply = p.ReactionFrame(
-            room_id=message.room_id,
-            message_id=message.id,
-            seq=message.seq,
-            user_id=caller.user_id,
-            emoji=frame.emoji,
-            added=added,
-            reactions=message.reactions,
-            version=message.version,
-        )
-        if changed.changed:
-            self._push_to_members(caller, message.room_id, reply)
-        return reply
-
-    def get_message(self, caller: Caller, frame: p.GetMessage) -> p.MessageFrame:
-        self._store.require_member(frame.room_id, caller.user_id)
-        message = self._views.find(frame.room_id, frame.message_id)
-        if message is None:
-            raise NotFound("no such message in this room")
-        return p.MessageFrame(message=self._views.for_member(frame.room_id, caller.user_id, [message])[0])
-
-    def changes(self, caller: Caller, frame: p.Changes) -> p.ChangesPage:
-        self._store.require_member(frame.room_id, caller.user_id)
-        feed = self._store.changes(frame.room_id, after_version=frame.after_version, limit=frame.limit)
-        return p.ChangesPage(
-            room_id=frame.room_id,
-            messages=self._views.for_member(frame.room_id, caller.user_id, feed.messages),
-            version=feed.version,
-            has_more=feed.has_more,
-        )
-
-    def sync(self, caller: Caller, frame: p.Sync) -> p.SyncPage:
-        after = _decode_cursor(frame.cursor, parts=1)[0] if frame.cursor is not None else None
-        return self._sync.page(
-            caller.user_id,
-            frame,
-            after,
-            lambda room_id, messages: self._views.for_member(room_id, caller.user_id, messages),
-        )
-
-    def _change(self, caller: Caller, room_id: str, message_id: str, decide: Decide) -> p.MessageUpdated:
-        changed = self._store.change_message(room_id, _seq_in(message_id), caller.user_id, decide)
-        message = self._views.for_member(room_id, caller.user_id, [changed.message])[0]
-        if changed.changed:
-            self._push_to_members(caller, room_id, p.MessageUpdated(message=MessageViews.for_push(message)))
-        return p.MessageUpdated(message=message)
-
-    def _push_to_members(self, caller: Caller, room_id: str, frame: p.ServerFrame) -> None:
-        room = next(iter(self._store.get_rooms([room_id])), None)
-        if room is not None:
-            self._pushes.to_room(room, frame, skip_connection=caller.connection_id)
 
     def list_users(self, frame: p.ListUsers) -> p.UsersFrame:
         now = self._clock()
-        start_after = UserKey(*_decode_cursor(frame.cursor, parts=2)) if frame.cursor is not None else None
+        start_after = UserKey(*decode_cursor(frame.cursor, parts=2)) if frame.cursor is not None else None
         users = self._store.find_users(frame.query or "", frame.limit + 1, start_after)
         page = within_bytes([_user_info(user, now) for user in users[: frame.limit]])
         more = len(page) < len(users)
         last = UserKey.of(users[len(page) - 1]) if more else None
-        return p.UsersFrame(users=page, next_cursor=_encode_cursor(last.name_key, last.user_id) if last else None)
+        return p.UsersFrame(users=page, next_cursor=encode_cursor(last.name_key, last.user_id) if last else None)
 
     def presence(self, caller: Caller, frame: p.Presence) -> p.RoomPresence:
         """Members by id; the cursor is the id of the last member of the previous page."""
         self._store.require_member(frame.room_id, caller.user_id)
-        after = _decode_cursor(frame.cursor, parts=1)[0] if frame.cursor is not None else None
+        after = decode_cursor(frame.cursor, parts=1)[0] if frame.cursor is not None else None
         member_ids = self._store.member_ids(frame.room_id, after=after, limit=frame.limit + 1)
         window = member_ids[: frame.limit]
         now = self._clock()
@@ -482,7 +377,7 @@ class ChatService:
         )
         more = len(page) < len(member_ids)
         return p.RoomPresence(
-            room_id=frame.room_id, users=page, next_cursor=_encode_cursor(page[-1].user_id) if more else None
+            room_id=frame.room_id, users=page, next_cursor=encode_cursor(page[-1].user_id) if more else None
         )
 
     def update_profile(self, caller: Caller, frame: p.UpdateProfile) -> p.ProfileFrame:
@@ -506,13 +401,6 @@ class ChatService:
         frame = p.RoomFrame(room=_room(room))
         self._pushes.to_room(room, frame, skip_connection=caller.connection_id)
         return frame
-
-
-def _seq_in(message_id: str) -> int:
-    seq = seq_of(message_id)
-    if seq is None:
-        raise NotFound("no such message in this room")
-    return seq
 
 
 def _presence(user: User, *, online: bool) -> p.PresencePush:
@@ -569,18 +457,3 @@ def _user_info(user: User, now: float) -> p.UserInfo:
 def _activity_key(member_room: MemberRoom) -> tuple[str, str]:
     record = member_room.room
     return (record.last_message.created_at if record.last_message else record.created_at, record.id)
-
-
-def _encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(parts, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, *, parts: int) -> list[str]:
-    """The parts of a cursor this service made; anything else is the client's mistake."""
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
-        decoded = None
-    if not (isinstance(decoded, list) and len(decoded) == parts and all(isinstance(x, str) for x in decoded)):
-        raise BadRequest("cursor: pass back the nextCursor of a previous page unchanged")
-    return decoded

@@ -22,7 +22,9 @@ ForMember = Callable[[str, Sequence[p.Message]], list[p.Message]]
 
 
 def _size(model: p.WireModel) -> int:
-    return len(json.dumps(model.model_dump(by_alias=True, mode="json"), separators=(",", ":"), ensure_ascii=False))
+    return len(
+        json.dumps(model.model_dump(by_alias=True, mode="json"), separators=(",", ":"), ensure_ascii=False).encode()
+    )
 
 
 class RoomSync:
@@ -61,7 +63,9 @@ class RoomSync:
         messages: list[p.Message] = []
         has_more = False
         if new_messages:
-            page = self._store.history(state.room_id, before_seq=None, after_seq=client_seq, limit=p.SYNC_MESSAGES_PER_ROOM)
+            page = self._store.history(
+                state.room_id, before_seq=None, after_seq=client_seq, limit=p.SYNC_MESSAGES_PER_ROOM
+            )
             messages = within_bytes(page.messages, MESSAGES_BYTES)
             has_more = page.has_more or len(messages) < len(page.messages)
         changes = ChangesSlice([], state.last_version, False)

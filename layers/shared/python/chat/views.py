@@ -54,7 +54,10 @@ class MessageViews:
             for m in messages
             if m.reply_to_id is not None and (seq := seq_of(m.reply_to_id)) is not None and seq not in on_page
         }
-        parents = {**on_page, **(self._store.get_messages(room_id, parent_seqs, consistent=False) if parent_seqs else {})}
+        parents = {
+            **on_page,
+            **(self._store.get_messages(room_id, parent_seqs, consistent=False) if parent_seqs else {}),
+        }
         reacted = [m.seq for m in messages if m.reactions]
         mine = self._store.my_reactions(room_id, user_id, reacted) if reacted else {}
         return [self._seen_by_member(m, parents, mine.get(m.seq, frozenset())) for m in messages]
