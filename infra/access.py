@@ -69,23 +69,41 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
         MEMBER_VIEW,
         PUSH,
         {
-            "room_counters": (UPDATE,),  # the message's transaction moves lastSeq
-            "messages": (PUT, GET),  # GET: the message stored before under a retried clientMsgId
+            "room_counters": (UPDATE,),  # the message's transaction moves lastSeq; a change's, lastVersion
+            # GET: the message stored before under a retried clientMsgId; BATCH_GET: a reply's parent, a change's
+            # read of the message; PUT: a new message, a changed one.
+            "messages": (PUT, GET, BATCH_GET),
             "idempotency": (PUT, GET),  # GET: when the failed transaction did not return the taken key
+            "members": (GET,),  # an edit's or a reaction's membership check
+            "message_changes": (PUT,),  # a change's entry in the room's feed
+            "reactions": (BATCH_GET, PUT, DELETE),  # the reactor's own item, read with the message, then written
         },
     ),
     "typing": merged(FRAME, MEMBER_VIEW, PUSH),
-    "history": merged(FRAME, {"members": (GET,), "messages": (QUERY,)}),  # membership, then the page
+    "history": merged(
+        FRAME,
+        {
+            "members": (GET,),  # membership
+            "messages": (QUERY, BATCH_GET),  # a page; a page's reply parents, getMessage, the feed's messages
+            "message_changes": (QUERY,),  # the change feed
+            "reactions": (BATCH_GET,),  # the caller's own reactions on a page
+            # sync: every asked room's membership (the read marker) and counter, in one batch
+            "memberships": (BATCH_GET,),
+            "room_counters": (BATCH_GET,),
+        },
+    ),
     "rooms": merged(
         FRAME,
         MEMBER_VIEW,
         PUSH,
         {
             "rooms": (GET, PUT, UPDATE),  # a room; created, joined or left in a transaction
-            "room_counters": (PUT,),  # created with the room; listRooms reads it (BATCH_GET)
+            # Created with the room; listRooms reads it (BATCH_GET); markRead reads lastSeq (GET).
+            "room_counters": (PUT, GET),
             # Joined or left in the room's transaction (a check of the adder); presence: the caller, then a page.
             "members": (GET, PUT, DELETE, "dynamodb:ConditionCheckItem", QUERY),
-            "memberships": (PUT, DELETE, QUERY),
+            # markRead moves the marker (UPDATE); presence reads the page's markers (BATCH_GET).
+            "memberships": (PUT, DELETE, QUERY, UPDATE, BATCH_GET),
             "users": (GET,),  # a leaver's connections, out of the room's index
             USERS_BY_NAME: (QUERY,),  # listUsers
         },

@@ -164,7 +164,17 @@ def test_the_name_index_holds_only_names_so_that_presence_updates_never_write_to
     assert local["Projection"] == name_only
 
 
-CHAT_DATA = {"users", "rooms", "room_counters", "members", "memberships", "messages", "idempotency"}
+CHAT_DATA = {
+    "users",
+    "rooms",
+    "room_counters",
+    "members",
+    "memberships",
+    "messages",
+    "idempotency",
+    "message_changes",
+    "reactions",
+}
 
 
 def test_by_default_stack_deletion_keeps_all_the_chat_data_and_the_users_and_only_them(cognito: Synth) -> None:

@@ -177,8 +177,8 @@ def test_a_created_room_is_stored_and_listed_for_each_member(store: ChatStore) -
 
     assert store.get_room(room.id) == room
     assert room.last_seq == 0 and room.last_message is None
-    assert [r.id for r in store.rooms_of("alice")] == [room.id]
-    assert [r.id for r in store.rooms_of("bob")] == [room.id]
+    assert [r.room.id for r in store.rooms_of("alice")] == [room.id]
+    assert [r.room.id for r in store.rooms_of("bob")] == [room.id]
     assert store.rooms_of("carol") == []
 
 
@@ -192,7 +192,7 @@ def test_opening_a_direct_room_twice_returns_the_first_one(store: ChatStore) -> 
     assert first.member_count == 2 and first.member_ids == ("alice", "bob")
     assert direct(store, "d_alice_bob", "2027-02-01T00:00:00.000Z") == first
     assert store.get_room("d_alice_bob") == first
-    assert [r.id for r in store.rooms_of("bob")] == ["d_alice_bob"]
+    assert [r.room.id for r in store.rooms_of("bob")] == ["d_alice_bob"]
 
 
 def test_a_room_with_more_members_than_one_transaction_holds_is_listed_for_all(store: ChatStore) -> None:
@@ -203,7 +203,7 @@ def test_a_room_with_more_members_than_one_transaction_holds_is_listed_for_all(s
     assert store.get_room(room.id) == room
     assert room.member_count == len(everyone) and room.member_ids == tuple(sorted(everyone)[:100])
     assert members(store, room.id) == everyone
-    assert all([r.id for r in store.rooms_of(member)] == [room.id] for member in everyone)
+    assert all([r.room.id for r in store.rooms_of(member)] == [room.id] for member in everyone)
 
 
 def test_a_member_adds_users_to_a_group_room(store: ChatStore) -> None:
@@ -214,7 +214,7 @@ def test_a_member_adds_users_to_a_group_room(store: ChatStore) -> None:
     assert updated.member_ids == ("alice", "bob", "carol", "dave") and updated.member_count == 4
     assert members(store, room.id) == {"alice", "bob", "carol", "dave"}
     assert store.get_room(room.id) == updated
-    assert [r.id for r in store.rooms_of("carol")] == [room.id]
+    assert [r.room.id for r in store.rooms_of("carol")] == [room.id]
 
 
 def test_a_full_frame_of_new_members_is_added(store: ChatStore) -> None:
@@ -225,7 +225,7 @@ def test_a_full_frame_of_new_members_is_added(store: ChatStore) -> None:
 
     assert members(store, room.id) == {"alice", *newcomers} and updated.member_count == 101
     assert updated.member_ids == tuple(sorted({"alice", *newcomers})[:100])
-    assert all([r.id for r in store.rooms_of(n)] == [room.id] for n in newcomers)
+    assert all([r.room.id for r in store.rooms_of(n)] == [room.id] for n in newcomers)
 
 
 def test_adding_members_to_an_unknown_room_is_forbidden(store: ChatStore) -> None:
@@ -261,7 +261,7 @@ def test_leaving_takes_the_member_out_and_the_room_off_their_list(store: ChatSto
 
     assert updated.member_ids == ("alice",) and updated.member_count == 1
     assert store.rooms_of("bob") == []
-    assert [r.id for r in store.rooms_of("alice")] == [room.id]
+    assert [r.room.id for r in store.rooms_of("alice")] == [room.id]
 
 
 def test_the_last_member_leaving_leaves_an_empty_room(store: ChatStore) -> None:
@@ -296,7 +296,7 @@ def test_messages_get_gap_free_seqs_from_one_and_become_the_rooms_last_message(s
     assert sent[2].reply_to_id == "m_first" and sent[0].reply_to_id is None
     stored = store.room_of_member(room.id, "bob").room
     assert stored.last_seq == 3 and stored.last_message == sent[2]
-    assert [r.last_message for r in store.rooms_of("bob")] == [sent[2]]
+    assert [r.room.last_message for r in store.rooms_of("bob")] == [sent[2]]
     assert store.history(room.id, before_seq=None, after_seq=None, limit=10).messages == sent
 
 

@@ -7,8 +7,10 @@ One module per aggregate, each readable on its own:
     items.py        the item layout of every table, and the codecs between items and `chat.ports` records
     users.py        UserStore: profiles, connections and presence, the user directory
     live.py         LiveIndex: each room's live connections (who to push to)
-    rooms.py        RoomStore: rooms, their counters and members
-    messages.py     MessageStore: the send transaction, idempotency, history
+    rooms.py        RoomStore: rooms, their counters and members, admins, renames
+    reads.py        ReadMarkers: a user's rooms with their read markers, moving a marker, read states
+    messages.py     MessageStore: the send transaction, idempotency, history, messages by seq
+    changes.py      ChangeStore: edits, deletes and reactions with the room's change number; the change feed
     rate_limits.py  RateLimitStore: flood control's per-user GCRA bucket
 
 `DynamoChatStore` below is only the facade the service sees: it builds the stores on one `DynamoTables` and
@@ -34,25 +36,33 @@ from chat.dynamo.base import (
     THROTTLED_RETRY_AFTER_MS,
     DynamoTables,
 )
+from chat.dynamo.changes import ChangeStore
 from chat.dynamo.live import ROOM_CONNECTION_TTL_SLACK_SECONDS, LiveIndex
 from chat.dynamo.messages import MAX_SEND_ATTEMPTS, SEND_CONTENTION_BUDGET_SECONDS, MessageStore
 from chat.dynamo.rate_limits import RATE_LIMIT_TTL_SLACK_SECONDS, RateLimitStore
+from chat.dynamo.reads import ReadMarkers
 from chat.dynamo.rooms import MAX_TRANSACTION_ITEMS, MEMBERS_PER_TRANSACTION, RoomStore
 from chat.dynamo.users import CONNECTION_TTL_SLACK_SECONDS, UserStore
 from chat.ports import (
     Appended,
+    Changed,
+    ChangesSlice,
     ConnectionsPage,
+    Decide,
     HistorySlice,
     Identity,
     LiveConnection,
+    MemberRoom,
     MemberView,
     MessageDraft,
     PresenceChange,
+    ReadState,
     RoomConnection,
     RoomRecord,
     User,
     UserKey,
 )
+from chat.protocol import Message
 from chat.settings import Settings
 
 if TYPE_CHECKING:
@@ -98,7 +108,10 @@ class DynamoChatStore:
         self._users = UserStore(db)
         self._live = LiveIndex(db)
         self._rooms = RoomStore(db, self._live)
+        self._reads = ReadMarkers(db)
         self._messages = MessageStore(db, max_send_attempts=max_send_attempts, send_budget_seconds=send_budget_seconds)
+        # A change contends for the room's counter as a send does: the same patience.
+        self._changes = ChangeStore(db, max_attempts=max_send_attempts, budget_seconds=send_budget_seconds)
         self._rate_limits = RateLimitStore(db)
 
     # ------------------------------------------------------------------------- users, connections, presence
@@ -164,8 +177,22 @@ class DynamoChatStore:
     def member_ids(self, room_id: str, *, after: str | None, limit: int) -> list[str]:
         return self._rooms.member_ids(room_id, after=after, limit=limit)
 
-    def rooms_of(self, user_id: str) -> list[RoomRecord]:
-        return self._rooms.rooms_of(user_id)
+    def rename_room(self, room_id: str, name: str) -> RoomRecord:
+        return self._rooms.rename_room(room_id, name)
+
+    def rooms_of(self, user_id: str) -> list[MemberRoom]:
+        return self._reads.rooms_of(user_id)
+
+    # -------------------------------------------------------------------------------------------- read state
+
+    def mark_read(self, room_id: str, user_id: str, seq: int) -> int:
+        return self._reads.mark_read(room_id, user_id, seq)
+
+    def read_states(self, user_id: str, room_ids: Iterable[str]) -> dict[str, ReadState]:
+        return self._reads.read_states(user_id, room_ids)
+
+    def read_marks(self, room_id: str, user_ids: Iterable[str]) -> dict[str, int]:
+        return self._reads.read_marks(room_id, user_ids)
 
     # ---------------------------------------------------------------------------------------------- messages
 
@@ -174,6 +201,18 @@ class DynamoChatStore:
 
     def history(self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int) -> HistorySlice:
         return self._messages.history(room_id, before_seq=before_seq, after_seq=after_seq, limit=limit)
+
+    def get_messages(self, room_id: str, seqs: Iterable[int], *, consistent: bool = True) -> dict[int, Message]:
+        return self._messages.get_messages(room_id, seqs, consistent=consistent)
+
+    def change_message(self, room_id: str, seq: int, user_id: str, decide: Decide) -> Changed:
+        return self._changes.change_message(room_id, seq, user_id, decide)
+
+    def changes(self, room_id: str, *, after_version: int, limit: int) -> ChangesSlice:
+        return self._changes.changes(room_id, after_version=after_version, limit=limit)
+
+    def my_reactions(self, room_id: str, user_id: str, seqs: Iterable[int]) -> dict[int, frozenset[str]]:
+        return self._changes.my_reactions(room_id, user_id, seqs)
 
     # ---------------------------------------------------------------------------------------- flood control
 

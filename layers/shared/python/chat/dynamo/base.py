@@ -87,6 +87,8 @@ class DynamoTables:
         self.room_connections = names["room_connections"]
         self.messages = names["messages"]
         self.idempotency = names["idempotency"]
+        self.message_changes = names["message_changes"]
+        self.reactions = names["reactions"]
         self.rate_limits = names["rate_limits"]
         self.clock = clock
         self.monotonic = monotonic
@@ -147,6 +149,28 @@ class DynamoTables:
                 raise self.unavailable()
         return found
 
+    def batch_get_tables(
+        self, keys: Sequence[tuple[str, Item]], operation: str, *, consistent: bool = True
+    ) -> dict[str, list[Item]]:
+        """BatchGetItem of keys across tables, (table, key) pairs, 100 keys a request: each table's found items."""
+        found: dict[str, list[Item]] = {table: [] for table, _ in keys}
+        for start in range(0, len(keys), MAX_BATCH_GET_KEYS):
+            pending: dict[str, Any] = {}
+            for table, key in keys[start : start + MAX_BATCH_GET_KEYS]:
+                pending.setdefault(table, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(key)
+            for attempt in range(self._max_attempts):
+                self.backoff(attempt)
+                with aws_errors(operation):
+                    response = self.client.batch_get_item(RequestItems=pending)
+                for table, items in response["Responses"].items():
+                    found[table].extend(items)
+                pending = dict(response.get("UnprocessedKeys") or {})
+                if not pending:
+                    break
+            else:
+                raise self.unavailable()
+        return found
+
     def batch_get_one_each(self, keys: Mapping[str, tuple[Item, bool]], operation: str) -> dict[str, Item]:
         """One BatchGetItem across tables: per table one key and whether to read it consistently; each table's
         item when it exists (a read of a few items in one round trip instead of one per item)."""
@@ -193,19 +217,23 @@ class DynamoTables:
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def room_ids_of(self, user_id: str) -> list[str]:
-        """The ids of the user's rooms (one consistent Query of `memberships` per 1 MB)."""
+        """The ids of the user's rooms, ordered by id (one consistent Query of `memberships` per 1 MB)."""
+        return list(self.read_seqs_of(user_id))
+
+    def read_seqs_of(self, user_id: str) -> dict[str, int]:
+        """The user's rooms, ordered by id, each with the user's read marker in it (0: none yet)."""
         items = self.query_all(
             {
                 "TableName": self.memberships,
                 "KeyConditionExpression": "#userId = :userId",
-                "ProjectionExpression": "#roomId",
-                "ExpressionAttributeNames": {"#userId": "userId", "#roomId": "roomId"},
+                "ProjectionExpression": "#roomId, #readSeq",
+                "ExpressionAttributeNames": {"#userId": "userId", "#roomId": "roomId", "#readSeq": "readSeq"},
                 "ExpressionAttributeValues": {":userId": {"S": user_id}},
                 "ConsistentRead": True,
             },
             "room_ids_of",
         )
-        return [str(item["roomId"]["S"]) for item in items]
+        return {str(item["roomId"]["S"]): int(item["readSeq"]["N"]) if "readSeq" in item else 0 for item in items}
 
     def backoff(self, attempt: int) -> None:
         """Before a retry (attempt >= 1), full jitter: a random pause up to an exponential, capped bound."""

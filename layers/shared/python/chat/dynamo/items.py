@@ -8,13 +8,20 @@ Item layout (key schemas in `chat.tables`):
                  (`byName` projects only `name`: connects and disconnects, which change `connections` and
                  `lastSeen`, never write to the index)
     rooms        roomId -> name?, isGroup, createdAt, memberCount, memberIds? (String Set: the first 100 by id),
-                 version (moves with every member change: the optimistic lock on memberCount and memberIds)
-    room_counters  roomId -> lastSeq, lastMessage? (Map: the message, its content cut to 200 characters)
+                 adminIds? (String Set; absent when none),
+                 version (moves with every member change: the optimistic lock on memberCount, memberIds, adminIds)
+    room_counters  roomId -> lastSeq, lastMessage? (Map: the message, its content cut to 200 characters),
+                 lastVersion? (the room's latest change number; absent: 0)
     members      (roomId, userId) -> joinedAt            (the truth: a member's actions check this item)
-    memberships  (userId, roomId) -> joinedAt            (written with it, in the same transaction)
+    memberships  (userId, roomId) -> joinedAt, readSeq?  (written with it, in the same transaction; readSeq is
+                 the member's read marker, absent: 0)
     room_connections  (roomId, connectionId) -> userId, expiresAt, ttl
-    messages     (roomId, seq) -> id, senderId, senderName, content, createdAt, clientMsgId, replyToId?
+    messages     (roomId, seq) -> id, senderId, senderName, content, createdAt, clientMsgId, replyToId?,
+                 version? (absent: 0), editedAt?, deletedAt?, reactions? (Map emoji -> count, counts > 0 only)
+                 (`myReactions` and `replyTo` are never stored: they depend on the reader)
     idempotency  (roomId, senderMsgId = "{senderId}#{clientMsgId}") -> seq, messageId
+    message_changes  (roomId, version) -> seq        (the room's change feed: which message each change changed)
+    reactions    (roomUser = "{roomId}#{userId}", seq) -> emojis (String Set: the user's own reactions on it)
     rate_limits  bucket (userId) -> tat (epoch ms: GCRA's theoretical arrival time, see chat.flood), ttl
 
 Every item a send writes (counter, message, idempotency record) is small and bounded; no item holds a list that
@@ -31,7 +38,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from chat.ports import LiveConnection, RoomConnection, RoomRecord, User
-from chat.protocol import LAST_MESSAGE_PREVIEW_CHARS, Message
+from chat.protocol import LAST_MESSAGE_PREVIEW_CHARS, REACTION_EMOJIS, Message, ReactionCount
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -69,6 +76,11 @@ def _opt_str(item: Mapping[str, Any], name: str) -> str | None:
 
 def _int(item: Mapping[str, Any], name: str) -> int:
     return int(item[name]["N"])
+
+
+def _opt_int(item: Mapping[str, Any], name: str) -> int:
+    """A number that is absent while it is 0 (versions, markers): items written before it existed need no rewrite."""
+    return int(item[name]["N"]) if name in item else 0
 
 
 def _str_set(item: Mapping[str, Any], name: str) -> frozenset[str]:
@@ -112,6 +124,8 @@ def _room_item(room: RoomRecord) -> Item:
         item["name"] = _s(room.name)
     if room.member_ids:
         item["memberIds"] = _ss(room.member_ids)
+    if room.admin_ids:
+        item["adminIds"] = _ss(room.admin_ids)
     return item
 
 
@@ -124,8 +138,10 @@ def _room_from(item: Mapping[str, Any], counter: Mapping[str, Any] | None = None
         created_at=_str(item, "createdAt"),
         member_count=_int(item, "memberCount"),
         member_ids=tuple(sorted(_str_set(item, "memberIds"))),
-        last_seq=_int(counter, "lastSeq") if "lastSeq" in counter else 0,
+        last_seq=_opt_int(counter, "lastSeq"),
         last_message=_message_from(counter["lastMessage"]["M"]) if "lastMessage" in counter else None,
+        admin_ids=tuple(sorted(_str_set(item, "adminIds"))),
+        last_version=_opt_int(counter, "lastVersion"),
     )
 
 
@@ -164,7 +180,8 @@ def _preview(message: Message) -> Message:
 
 
 def _message_attributes(message: Message) -> Item:
-    """A message item, also the counter's `lastMessage` map: the wire fields, replyToId only when set."""
+    """A message item, also the counter's `lastMessage` map: the wire fields, the optional ones only when set;
+    never `myReactions` nor `replyTo`, which the service fills in for each reader."""
     attributes: Item = {
         "roomId": _s(message.room_id),
         "seq": _n(message.seq),
@@ -177,6 +194,15 @@ def _message_attributes(message: Message) -> Item:
     }
     if message.reply_to_id is not None:
         attributes["replyToId"] = _s(message.reply_to_id)
+    if message.version:
+        attributes["version"] = _n(message.version)
+    if message.edited_at is not None:
+        attributes["editedAt"] = _s(message.edited_at)
+    if message.deleted_at is not None:
+        attributes["deletedAt"] = _s(message.deleted_at)
+    counts: dict[str, AttributeValueTypeDef] = {r.emoji: _n(r.count) for r in message.reactions if r.count > 0}
+    if counts:
+        attributes["reactions"] = {"M": counts}
     return attributes
 
 
@@ -191,7 +217,22 @@ def _message_from(item: Mapping[str, Any]) -> Message:
         created_at=_str(item, "createdAt"),
         client_msg_id=_str(item, "clientMsgId"),
         reply_to_id=_opt_str(item, "replyToId"),
+        version=_opt_int(item, "version"),
+        edited_at=_opt_str(item, "editedAt"),
+        deleted_at=_opt_str(item, "deletedAt"),
+        reactions=_reactions_from(item),
     )
+
+
+def _reactions_from(item: Mapping[str, Any]) -> list[ReactionCount]:
+    """The stored counts in the order of REACTION_EMOJIS, so that equal states compare and render equal."""
+    counts = {emoji: int(value["N"]) for emoji, value in item.get("reactions", {}).get("M", {}).items()}
+    return [ReactionCount(emoji=e, count=counts[e]) for e in REACTION_EMOJIS if counts.get(e, 0) > 0]
+
+
+def _room_user(room_id: str, user_id: str) -> str:
+    """The partition of a user's own reactions in a room (`reactions` table)."""
+    return f"{room_id}#{user_id}"
 
 
 def _sender_msg_id(sender_id: str, client_msg_id: str) -> str:

@@ -9,7 +9,7 @@ item would close that window for 2 more write units on every message).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chat.dynamo.base import (
@@ -165,6 +165,11 @@ class MessageStore:
         if not item:
             raise ChatError("storage error")
         return _message_from(item)
+
+    def get_messages(self, room_id: str, seqs: Iterable[int], *, consistent: bool = True) -> dict[int, Message]:
+        keys: list[Item] = [{"roomId": _s(room_id), "seq": _n(seq)} for seq in dict.fromkeys(seqs)]
+        items = self._db.batch_get(self._messages, keys, "get_messages", consistent=consistent)
+        return {message.seq: message for message in map(_message_from, items)}
 
     def history(self, room_id: str, *, before_seq: int | None, after_seq: int | None, limit: int) -> HistorySlice:
         """Up to `limit` messages, ascending: just before `before_seq`, just after `after_seq`, or the latest.

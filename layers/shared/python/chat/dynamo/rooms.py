@@ -2,10 +2,11 @@
 
 A member is two items written in one transaction: (roomId, userId) in `members`, the truth every member action
 checks, and (userId, roomId) in `memberships`, so that a user's rooms are a Query too. The room item holds no
-member list: only `memberCount` and the first 100 member ids by id (what a room frame shows), kept exact by an
-optimistic lock (`version`) that every member change moves. The counter item (`room_counters`) is the only room
-item a send writes (see `chat.dynamo.messages`); it is created with the room, so a missing counter is a missing
-room.
+member list: only `memberCount`, the first 100 member ids by id (what a room frame shows) and the admins
+(`adminIds`), kept exact by an optimistic lock (`version`) that every member change moves; when the last admin
+leaves a group that still has members, the first remaining member by id becomes its admin in the same update.
+The counter item (`room_counters`) is the only room item a send writes (see `chat.dynamo.messages`); it is created
+with the room, so a missing counter is a missing room.
 """
 
 from __future__ import annotations
@@ -131,16 +132,22 @@ class RoomStore:
             )["Items"]
         return [_str(item, "userId") for item in items]
 
-    def rooms_of(self, user_id: str) -> list[RoomRecord]:
-        """The user's rooms with their counters, ordered by id (consistent: a room just created or written to is
-        listed as it now is)."""
-        keys: list[Item] = [{"roomId": _s(room_id)} for room_id in self._db.room_ids_of(user_id)]
-        counters = {_str(item, "roomId"): item for item in self._db.batch_get(self._counters, keys, "rooms_of")}
-        rooms = (
-            _room_from(item, counters.get(_str(item, "roomId")))
-            for item in self._db.batch_get(self._rooms, keys, "rooms_of")
-        )
-        return sorted(rooms, key=lambda room: room.id)
+    def rename_room(self, room_id: str, name: str) -> RoomRecord:
+        """One conditional UpdateItem; the name is no part of the member-change lock (`version`)."""
+        with aws_errors("rename_room"):
+            try:
+                item = self._client.update_item(
+                    TableName=self._rooms,
+                    Key={"roomId": _s(room_id)},
+                    UpdateExpression="SET #name = :name",
+                    ConditionExpression="attribute_exists(#roomId)",
+                    ExpressionAttributeNames=_names("name", "roomId"),
+                    ExpressionAttributeValues={":name": _s(name)},
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+            except self._client.exceptions.ConditionalCheckFailedException as exc:
+                raise not_a_member(room_id) from exc
+        return _room_from(item)
 
     # --------------------------------------------------------------------------------------- member changes
 
@@ -234,6 +241,7 @@ class RoomStore:
                 # Refill the shown ids from the members in order, the leaver left out.
                 after_leaver = self.member_ids(room_id, after=None, limit=ROOM_MEMBER_IDS_SHOWN + 1)
                 shown = [member for member in after_leaver if member != user_id][:ROOM_MEMBER_IDS_SHOWN]
+            admins = _admins_without(room, user_id, shown)
             delete_member: TransactWriteItemTypeDef = {
                 "Delete": {
                     "TableName": self._members,
@@ -246,7 +254,8 @@ class RoomStore:
                 "Delete": {"TableName": self._memberships, "Key": {"userId": _s(user_id), "roomId": _s(room_id)}}
             }
             reasons = self._db.transact(
-                [self._room_update(room_id, version, -1, shown), delete_member, delete_membership], "remove_member"
+                [self._room_update(room_id, version, -1, shown, admins), delete_member, delete_membership],
+                "remove_member",
             )
             if not reasons:
                 self._live.unindex_member(room_id, user_id)
@@ -257,22 +266,35 @@ class RoomStore:
 
     # ------------------------------------------------------------------------------------------------ helpers
 
-    def _room_update(self, room_id: str, version: int, delta: int, shown: Sequence[str]) -> TransactWriteItemTypeDef:
-        """The room's count and shown ids, on the condition that no other member change came first."""
+    def _room_update(
+        self, room_id: str, version: int, delta: int, shown: Sequence[str], admins: Sequence[str] | None = None
+    ) -> TransactWriteItemTypeDef:
+        """The room's count, shown ids and (unless None) admins, on the condition that no other member change came
+        first."""
         values: dict[str, Any] = {":delta": _n(delta), ":one": _n(1), ":version": _n(version)}
-        expression = "SET #memberCount = #memberCount + :delta, #version = #version + :one"
+        names = _names("memberCount", "version", "memberIds")
+        sets = ["#memberCount = #memberCount + :delta", "#version = #version + :one"]
+        removes = []  # DynamoDB has no empty set
         if shown:
-            expression += ", #memberIds = :shown"
+            sets.append("#memberIds = :shown")
             values[":shown"] = _ss(shown)
         else:
-            expression += " REMOVE #memberIds"  # DynamoDB has no empty set
+            removes.append("#memberIds")
+        if admins is not None:
+            names.update(_names("adminIds"))
+            if admins:
+                sets.append("#adminIds = :admins")
+                values[":admins"] = _ss(admins)
+            else:
+                removes.append("#adminIds")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         return {
             "Update": {
                 "TableName": self._rooms,
                 "Key": {"roomId": _s(room_id)},
                 "UpdateExpression": expression,
                 "ConditionExpression": "#version = :version",
-                "ExpressionAttributeNames": _names("memberCount", "version", "memberIds"),
+                "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
         }
@@ -315,3 +337,15 @@ class RoomStore:
 
 def _failed(reason: Reason) -> bool:
     return reason_code(reason) == CONDITION_FAILED
+
+
+def _admins_without(room: RoomRecord, leaver: str, shown: Sequence[str]) -> list[str] | None:
+    """The admins once `leaver` is gone (None: unchanged). A group never loses its last admin while it has
+    members: the remaining member first by id takes over."""
+    if leaver not in room.admin_ids:
+        return None
+    admins = [admin for admin in room.admin_ids if admin != leaver]
+    if not admins and room.member_count > 1:
+        # `shown` is the first remaining members by id (refilled without the leaver when it was among them).
+        admins = list(shown[:1])
+    return admins
