@@ -17,6 +17,7 @@ from tests.browser.test_safety import SCREENSHOTS, serious_violations
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 UNREAD = re.compile(r"\bunread\b")
+DOWN = re.compile(r"^(Offline|Reconnecting)")
 
 
 def shot(person: Person, name: str) -> None:
@@ -179,6 +180,41 @@ def test_a_fresh_device_shows_a_replys_preview_and_fetches_its_parent(contexts: 
     expect(bob.page.message("Replying to myself")).to_have_count(1)
     quote = bob.page.message("Replying to myself").get_by_role("button", name=re.compile(r"^Reply to .*Hello Bob"))
     expect(quote).to_be_visible()
+
+
+def test_edits_deletions_reactions_and_reads_made_while_offline_show_after_the_reconnect(contexts: Contexts) -> None:
+    """The reconnect's one `sync` brings the room's changes (and the marker moved elsewhere), not only its new
+    messages."""
+    alice, bob = direct_chat(contexts)
+    for content in ("Draft plan", "Wrong thread", "Vote here"):
+        alice.page.send(content)
+    expect(bob.page.message("Vote here")).to_have_count(1)
+
+    with bob.page.watch.network_down():
+        bob.page.page.context.set_offline(True)
+        expect(bob.page.connection).to_have_text(DOWN)
+        alice.page.message_action("Draft plan", "Edit")
+        editor = alice.page.page.get_by_role("textbox", name="Edit message")
+        editor.fill("Final plan")
+        editor.press("Enter")
+        expect(alice.page.message("Final plan")).to_contain_text("(edited)")
+        alice.page.message_action("Wrong thread", "Delete")
+        alice.page.page.get_by_role("dialog").get_by_role("button", name="Delete", exact=True).click()
+        expect(alice.page.message("Message deleted")).to_have_count(1)
+        alice.page.react("Vote here", "✅")
+        expect(alice.page.reaction("Vote here", "✅")).to_have_accessible_name("✅ 1")
+        alice.page.send("New while you were away")
+        alice.page.expect_sent("New while you were away")
+        expect(bob.page.message("Draft plan")).to_have_count(1)
+        bob.page.page.context.set_offline(False)
+        bob.page.expect_online()
+
+    expect(bob.page.message("Final plan")).to_contain_text("(edited)")
+    expect(bob.page.message("Draft plan")).to_have_count(0)
+    expect(bob.page.message("Message deleted")).to_have_count(1)
+    expect(bob.page.reaction("Vote here", "✅")).to_have_accessible_name("✅ 1")
+    bob.page.expect_messages_once_in_order("Hello Bob", "Final plan", "Vote here", "New while you were away")
+    shot(bob, "after-reconnect")
 
 
 def test_an_admin_removes_a_member_whose_room_disappears(contexts: Contexts) -> None:

@@ -491,6 +491,8 @@ export class ChatClient {
   private addMessages(roomId: string, messages: readonly Message[], live: boolean): ChatMessage[] {
     const entry = this.entry(roomId);
     const revision = entry.timeline.revision;
+    // The first messages loaded are current with at least the version known now (a later listing may know more).
+    if (messages.length > 0) entry.version ??= entry.summary?.lastVersion ?? 0;
     const added = entry.timeline.add(messages, this.me?.id ?? null);
     if (added.length === 0) {
       if (entry.timeline.revision !== revision) this.roomChanged(roomId); // newer versions of loaded ones

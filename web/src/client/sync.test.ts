@@ -95,6 +95,26 @@ describe("sync after a reconnect", () => {
     expect(Object.keys(socket.pending("sync")?.rooms ?? {})).toEqual(["r101"]);
   });
 
+  it("asks for the changes since the version the loaded messages had, not the version a later listing says", async () => {
+    const h = harness();
+    const socket = await h.connect([]);
+    // A room pushed after the listing (created by someone else), then opened: its messages load at version 2.
+    socket.push({ type: "room", room: { id: "p", name: "P", isGroup: true, memberIds: ["u-me", "u-bob"], createdAt: "2025-01-01T00:00:00.000Z", memberCount: 2, adminIds: [] } });
+    await settle();
+    const opening = h.client.openRoom("p");
+    await settle();
+    socket.answer("history", { type: "history", roomId: "p", messages: [message("p", 1, { version: 2 })], hasMore: false });
+    await opening;
+    socket.drop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    // Meanwhile message 1 was edited (version 5): the listing says so, the sync must still ask for it.
+    const next = await reopen(h, [["p", { lastSeq: 1, lastVersion: 5 }]]);
+    expect(next.pending("sync")).toMatchObject({ rooms: { p: 1 }, versions: { p: 0 } });
+    next.answer("sync", { type: "sync", rooms: [news("p", [], { lastSeq: 1, lastVersion: 5, changes: [message("p", 1, { content: "edited", version: 5 })], version: 5 })], left: [] });
+    await settle();
+    expect(stateOf(h, "p")?.messages[0]?.content).toBe("edited");
+  });
+
   it("sends no sync when no room was loaded before", async () => {
     const h = harness();
     const socket = await h.connect([room("r1", { lastSeq: 5 })]);

@@ -60,7 +60,8 @@ export function whatToSync(entries: Iterable<RoomEntry>, maxGap: number) {
       continue;
     }
     seqs[entry.id] = seen;
-    versions[entry.id] = entry.version ?? entry.summary?.lastVersion ?? 0;
+    // Messages loaded at an unknown version: every change since the start; none loaded: none before the listing.
+    versions[entry.id] = entry.version ?? (entry.timeline.messages.length > 0 ? 0 : (entry.summary?.lastVersion ?? 0));
   }
   return { seqs, versions, tooFar };
 }
