@@ -54,3 +54,38 @@ def stored_copies(stack: StackProcess, name: str, content: str) -> int:
 
     with ThreadPoolExecutor(1) as thread:
         return thread.submit(asyncio.run, count()).result(timeout=30)
+
+
+def send_through_protocol(
+    stack: StackProcess, name: str, contents: list[str], reply_to_first: str | None = None
+) -> None:
+    """`name` sends `contents` to their most recently active room through the protocol (not the UI: many messages
+    in a few seconds, waiting out the flood control when told to); with `reply_to_first`, the last content replies
+    to the first message of the room whose content is that."""
+
+    async def run() -> None:
+        tokens = await sign_in(stack.url, name)  # the same name is the same user
+        client = await ChatClient.connect(stack.websocket_url, tokens["accessToken"])
+        try:
+            room = (await client.request({"action": "listRooms"}, type="rooms"))["rooms"][0]["id"]
+            parent_id = None
+            if reply_to_first is not None:
+                page = await client.request(
+                    {"action": "history", "roomId": room, "afterSeq": 0, "limit": 100}, type="history"
+                )
+                parent_id = next(m["id"] for m in page["messages"] if m["content"] == reply_to_first)
+            for index, content in enumerate(contents):
+                frame = {"action": "sendMessage", "roomId": room, "content": content, "clientMsgId": str(uuid.uuid4())}
+                if parent_id and index == len(contents) - 1:
+                    frame["replyToId"] = parent_id
+                for _ in range(20):
+                    reply = await client.request(frame)
+                    if reply["type"] == "ack":
+                        break
+                    assert reply["type"] == "error" and reply["code"] == "rate_limited", reply
+                    await asyncio.sleep(reply.get("retryAfterMs", 1000) / 1000)
+        finally:
+            await client.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, run()).result(timeout=90)

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Contexts
-from tests.browser.people import Person, sign_in_together, unique
+from tests.browser.people import Person, send_through_protocol, sign_in_together, unique
 from tests.browser.test_safety import SCREENSHOTS, serious_violations
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -171,6 +171,39 @@ def test_a_reply_shows_its_parents_preview_and_clicking_it_jumps_to_the_parent(c
     expect(parent).to_be_in_viewport()
     expect(parent).to_be_focused()
     shot(alice, "reply-jumped")
+
+
+def test_clicking_a_reply_whose_parent_is_not_loaded_loads_the_history_back_to_it(contexts: Contexts) -> None:
+    alice, bob = sign_in_together(contexts, "Alice", "Bob")
+    alice.page.open_direct(bob.name)
+    alice.page.send("The original question")
+    alice.page.expect_sent("The original question")
+    # More than a page (50) after it, then a reply to it: Bob's room opens on the latest page, without the parent.
+    fillers = [f"Filler {n}" for n in range(1, 56)]
+    answer = "The answer, at last"
+    send_through_protocol(contexts.stack, alice.name, [*fillers, answer], reply_to_first="The original question")
+    # Bob reads it all on his laptop (which got every message pushed)...
+    bob.page.open_room(alice.name)
+    bob.page.button("Jump to latest").click()
+    expect(bob.page.message(answer)).to_be_in_viewport()
+    expect(bob.page.room(alice.name)).not_to_contain_text(UNREAD)
+    # ...and opens it on a new device: the latest page, without the parent.
+    laptop = bob
+    bob = Person(laptop.name, contexts.open())
+    bob.page.sign_in(laptop.name)
+    bob.page.open_room(alice.name)
+    reply = bob.page.message(answer)
+    expect(reply).to_be_in_viewport()
+    quoting = bob.page.page.get_by_role("button", name=re.compile(r"^Reply to "))
+    parent = bob.page.message("The original question").filter(has_not=quoting)
+    expect(parent).to_have_count(0)
+    # The preview comes with the reply (the server's replyTo): the parent's text shows though it is not loaded.
+    quote = reply.get_by_role("button", name=re.compile(r"^Reply to .*The original question"))
+    expect(quote).to_be_visible()
+    quote.click()
+    expect(parent).to_be_in_viewport(timeout=10_000)
+    expect(parent).to_be_focused()
+    shot(bob, "reply-parent-loaded")
 
 
 def test_a_fresh_device_shows_a_replys_preview_and_fetches_its_parent(contexts: Contexts) -> None:
