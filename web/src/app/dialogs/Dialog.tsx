@@ -6,7 +6,18 @@ import { useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from "re
 
 const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), textarea:not([disabled]), select:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
 
-export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+export function Dialog({
+  title,
+  onClose,
+  children,
+  focusField = true,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  /** Start in the first field (false: on the first button, so a phone's keyboard does not pop up). */
+  focusField?: boolean;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
 
@@ -16,7 +27,7 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
     const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (!dialog.open) dialog.showModal();
     // Start in the first field (showModal would pick the Close button).
-    (dialog.querySelector<HTMLElement>("input, textarea") ?? dialog.querySelector<HTMLElement>(FOCUSABLE))?.focus();
+    ((focusField ? dialog.querySelector<HTMLElement>("input, textarea") : null) ?? dialog.querySelector<HTMLElement>(FOCUSABLE))?.focus();
     return () => {
       dialog.close();
       opener?.focus();

@@ -64,7 +64,7 @@ export function MembersDialog({ room, users, meId, isAdmin, onClose, onAddMember
   }
 
   return (
-    <Dialog title={`Members of ${room.name ?? "the group"}`} onClose={onClose}>
+    <Dialog title={`Members of ${room.name ?? "the group"}`} onClose={onClose} focusField={false}>
       <div className="dialog-form">
         {isAdmin && (
           <form className="rename-form" onSubmit={rename} noValidate>
