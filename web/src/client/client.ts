@@ -62,7 +62,7 @@ export class ChatClient {
   private readonly departed = new Map<string, RoomSummary>();
   /** Bumped on every open: work for an older connection stops. */
   private syncGeneration = 0;
-  private typingCounter = 0;
+  private ownFrames = 0;
 
   constructor(options: ClientOptions) {
     this.storage = options.storage ?? memoryStore();
@@ -169,7 +169,7 @@ export class ChatClient {
 
   /** A frame nothing waits for, with a requestId of our own: an error about it (rate_limited) is not worth showing. */
   private sendOwn(frame: ClientFrame): boolean {
-    return this.connection.send({ ...frame, requestId: `${frame.action}-${++this.typingCounter}` }) !== null;
+    return this.connection.send({ ...frame, requestId: `${frame.action}-${++this.ownFrames}` }) !== null;
   }
 
   /** Loads the room's latest page unless messages are loaded (a room with news is caught up first). */
