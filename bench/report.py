@@ -235,7 +235,10 @@ def feature_section(data: dict[str, Any], out: list[str]) -> None:
         "A change (edit, delete, each reaction) is one transaction of three items (the room's counter, the message, "
         "the change feed's entry; a reaction a fourth, the reactor's own item), so 6 to 8 write units whatever the "
         "room's size. `sync` answers the rooms with news in one frame, where one `history` per room costs a frame "
-        "(and a Lambda invocation, and a place in the flood budget) for every room.",
+        "(and a Lambda invocation, and a place in the flood budget) for every room. Every frame but `ping` also "
+        "writes flood control's bucket (1 write unit): that is the write unit of each read above. `sync` reads "
+        "the caller's markers with one Query of their memberships (small items, rounded up once) and each asked "
+        "room's counter (1 read unit each, consistent: a message acked a moment ago must count as news).",
         "",
     ]
 

@@ -87,8 +87,8 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
             "messages": (QUERY, BATCH_GET),  # a page; a page's reply parents, getMessage, the feed's messages
             "message_changes": (QUERY,),  # the change feed
             "reactions": (BATCH_GET,),  # the caller's own reactions on a page
-            # sync: every asked room's membership (the read marker) and counter, in one batch
-            "memberships": (BATCH_GET,),
+            # sync: the caller's rooms with their read markers (one Query), the asked rooms' counters (one batch)
+            "memberships": (QUERY,),
             "room_counters": (BATCH_GET,),
         },
     ),

@@ -144,3 +144,37 @@ def test_a_cursor_that_is_not_ours_is_a_bad_request(chat: Chat) -> None:
     bob = chat.connect("Bob")
     with pytest.raises(BadRequest):
         sync(chat, bob, {"r": 0}, cursor="garbage")
+
+
+def test_pages_of_long_replies_still_fit_one_websocket_message(chat: Chat) -> None:
+    alice = chat.connect("Alice")
+    room = chat.group(alice)
+    parent = chat.send(alice, room.id, "€" * p.MAX_CONTENT_CHARS).message
+    replies = []
+    for n in range(p.HISTORY_MAX_LIMIT):
+        frame = p.SendMessage(
+            action="sendMessage",
+            room_id=room.id,
+            content=f"{n} " + "€" * 280,
+            client_msg_id=f"00000000-0000-4000-8000-{n:012d}",
+            reply_to_id=parent.id,
+        )
+        ack = chat.service.handle(alice, frame)
+        assert isinstance(ack, p.Ack)
+        replies.append(ack.message)
+    for message in replies:
+        react(chat, alice, message, "👍")
+
+    latest = chat.service.handle(alice, p.History(action="history", room_id=room.id, limit=p.HISTORY_MAX_LIMIT))
+    after = chat.service.handle(
+        alice, p.History(action="history", room_id=room.id, after_seq=1, limit=p.HISTORY_MAX_LIMIT)
+    )
+    feed = changes(chat, alice, room.id, limit=p.HISTORY_MAX_LIMIT)
+
+    assert isinstance(latest, p.HistoryPage) and isinstance(after, p.HistoryPage)
+    for page in (latest, after, feed):
+        assert len(p.encode(page)) <= p.PAGE_MAX_BYTES + 1024
+    assert latest.has_more and latest.messages[-1].seq == p.HISTORY_MAX_LIMIT + 1
+    assert after.has_more and after.messages[0].seq == 2
+    assert feed.has_more and feed.version == feed.messages[-1].version
+    assert changes(chat, alice, room.id, after=feed.version).messages[0].version == feed.version + 1

@@ -15,7 +15,7 @@ from chat import protocol as p
 from chat.cursors import decode_cursor, encode_cursor
 from chat.errors import NotFound
 from chat.moderation import Moderator
-from chat.ports import ChatStore, Decide, seq_of
+from chat.ports import ChatStore, Decide, seq_of, within_bytes
 from chat.pushes import Pushes
 from chat.sync import RoomSync
 from chat.views import MessageViews
@@ -104,8 +104,15 @@ class MessageActions:
         page = self._store.history(
             frame.room_id, before_seq=frame.before_seq, after_seq=frame.after_seq, limit=frame.limit
         )
-        messages = self._views.for_member(frame.room_id, caller.user_id, page.messages)
-        return p.HistoryPage(room_id=frame.room_id, messages=messages, has_more=page.has_more)
+        seen = self._views.for_member(frame.room_id, caller.user_id, page.messages)
+        # Reply previews add to the page the store cut to size: cut again, keeping the messages nearest the anchor
+        # (the newest of a latest or `beforeSeq` page, the oldest of an `afterSeq` one).
+        newest_first = frame.after_seq is None
+        kept = within_bytes(seen[::-1] if newest_first else seen)
+        messages = kept[::-1] if newest_first else kept
+        return p.HistoryPage(
+            room_id=frame.room_id, messages=messages, has_more=page.has_more or len(messages) < len(seen)
+        )
 
     def get(self, caller: Caller, frame: p.GetMessage) -> p.MessageFrame:
         self._store.require_member(frame.room_id, caller.user_id)
@@ -117,12 +124,11 @@ class MessageActions:
     def changes(self, caller: Caller, frame: p.Changes) -> p.ChangesPage:
         self._store.require_member(frame.room_id, caller.user_id)
         feed = self._store.changes(frame.room_id, after_version=frame.after_version, limit=frame.limit)
-        return p.ChangesPage(
-            room_id=frame.room_id,
-            messages=self._views.for_member(frame.room_id, caller.user_id, feed.messages),
-            version=feed.version,
-            has_more=feed.has_more,
-        )
+        seen = self._views.for_member(frame.room_id, caller.user_id, feed.messages)
+        kept = within_bytes(seen)  # cut again after the previews, as history is
+        if len(kept) < len(seen):
+            return p.ChangesPage(room_id=frame.room_id, messages=kept, version=kept[-1].version, has_more=True)
+        return p.ChangesPage(room_id=frame.room_id, messages=seen, version=feed.version, has_more=feed.has_more)
 
     def sync(self, caller: Caller, frame: p.Sync) -> p.SyncPage:
         """Rooms go by id; the cursor is the id of the last room the previous page answered."""
