@@ -26,6 +26,7 @@ from chat.ports import (
     MemberView,
     MessageDraft,
     PresenceChange,
+    ReadMarker,
     ReadState,
     RoomConnection,
     RoomRecord,
@@ -210,12 +211,15 @@ class InMemoryChatStore:
                 for r in sorted(r for r, m in self.members.items() if user_id in m)
             ]
 
-    def mark_read(self, room_id: str, user_id: str, seq: int) -> int:
+    def mark_read(self, room_id: str, user_id: str, seq: int) -> ReadMarker:
         with self._lock:
             room = self.room_of_member(room_id, user_id).room
-            marker = max(self.read_seqs.get((room_id, user_id), 0), min(seq, room.last_seq))
-            self.read_seqs[(room_id, user_id)] = marker
-            return marker
+            before = self.read_seqs.get((room_id, user_id))
+            target = max(0, min(seq, room.last_seq))
+            if before is not None and before >= target:
+                return ReadMarker(before, moved=False)
+            self.read_seqs[(room_id, user_id)] = target
+            return ReadMarker(target, moved=True)
 
     def read_states(self, user_id: str, room_ids: Iterable[str]) -> dict[str, ReadState]:
         with self._lock:

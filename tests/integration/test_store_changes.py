@@ -14,7 +14,7 @@ import pytest
 from chat import protocol as p
 from chat.dynamo import DynamoChatStore
 from chat.errors import ChatError, Forbidden, NotFound
-from chat.ports import ChatStore, Decide, ReadState, Revision, RoomRecord, seq_of
+from chat.ports import ChatStore, Decide, ReadMarker, ReadState, Revision, RoomRecord, seq_of
 from chat.tables import TABLES
 from local.dynamodb import EmbeddedDynamoDB
 from tests.integration.test_concurrent_sends import _configured_client
@@ -65,10 +65,11 @@ def test_a_read_marker_moves_forward_only_and_stops_at_the_last_message(store: C
     room = group(store, "alice", "bob")
     send(store, room.id, 5)
 
-    assert store.mark_read(room.id, "bob", 3) == 3
-    assert store.mark_read(room.id, "bob", 2) == 3  # never back
-    assert store.mark_read(room.id, "bob", 3) == 3
-    assert store.mark_read(room.id, "bob", 99) == 5  # not past the last message
+    assert store.mark_read(room.id, "bob", 3) == ReadMarker(3, moved=True)
+    assert store.mark_read(room.id, "bob", 2) == ReadMarker(3, moved=False)  # never back
+    assert store.mark_read(room.id, "bob", 3) == ReadMarker(3, moved=False)
+    assert store.mark_read(room.id, "bob", 99) == ReadMarker(5, moved=True)  # not past the last message
+    assert store.mark_read(room.id, "bob", 99) == ReadMarker(5, moved=False)
     assert store.read_marks(room.id, ["bob", "alice"]) == {"bob": 5, "alice": 0}
 
 

@@ -94,3 +94,17 @@ def test_only_members_move_a_marker(chat: Chat) -> None:
     room = chat.group(alice)
     with pytest.raises(Forbidden):
         mark(chat, eve, room.id, 1)
+
+
+def test_a_marker_that_does_not_move_tells_nobody(chat: Chat) -> None:
+    alice, bob = chat.connect("Alice"), chat.connect("Bob")
+    bob_phone = chat.connect("Bob")
+    room = chat.group(alice, bob)
+    chat.send(alice, room.id, "hello")
+    mark(chat, bob, room.id, 1)
+
+    again = mark(chat, bob_phone, room.id, 1)
+
+    assert again.seq == 1
+    assert len(chat.notifier.received(alice.connection_id, "read")) == 1
+    assert chat.notifier.received(bob.connection_id, "read") == []

@@ -267,8 +267,9 @@ export interface UpdateProfile {
 }
 /**
  * Move the sender's read marker of a room forward to `seq` (never back; past the last message it stops at the
- * last message). The sender's other connections are told (`read`), and so are the members of a room of at most
- * 100 members (a read receipt); `listRooms` and `sync` give the marker and the unread count.
+ * last message). When it moves, the sender's other connections are told (`read`), and so are the members of a
+ * room of at most 100 members (a read receipt); `listRooms` and `sync` give the marker and the unread count.
+ * Send it for what the user has seen, the user's own messages included (after a send's `ack`).
  */
 export interface MarkRead {
   requestId?: string | null;
@@ -550,8 +551,9 @@ export interface RoomPresence {
 }
 /**
  * A room in `listRooms`: `lastMessage` is a preview, its `content` cut to 200 characters (then "…");
- * `history` has the whole message. `readSeq` is the caller's read marker, `unreadCount` the messages after it;
- * `lastVersion` the room's latest change number (see `changes`).
+ * `history` has the whole message. `readSeq` is the caller's read marker, `unreadCount` the messages after it
+ * (the caller's own included: a client marks read what it shows, its own sends too); `lastVersion` the room's
+ * latest change number (see `changes`).
  */
 export interface RoomSummary {
   id: string;

@@ -36,8 +36,10 @@ class MessageActions:
     # ------------------------------------------------------------------------------------------ read state
 
     def mark_read(self, caller: Caller, frame: p.MarkRead) -> p.ReadFrame:
-        seq = self._store.mark_read(frame.room_id, caller.user_id, frame.seq)
-        reply = p.ReadFrame(room_id=frame.room_id, user_id=caller.user_id, seq=seq)
+        marker = self._store.mark_read(frame.room_id, caller.user_id, frame.seq)
+        reply = p.ReadFrame(room_id=frame.room_id, user_id=caller.user_id, seq=marker.seq)
+        if not marker.moved:
+            return reply  # nothing new to tell (a repeated frame, another device got there first)
         room = next(iter(self._store.get_rooms([frame.room_id])), None)
         if room is not None and room.member_count <= p.READ_RECEIPT_MAX_MEMBERS:
             # A read receipt to the members, the reader's other devices among them.

@@ -96,6 +96,12 @@ class MemberRoom:
 
 
 @dataclass(frozen=True)
+class ReadMarker:
+    seq: int  # the marker now
+    moved: bool  # False: it was there already (or further), and nothing was written
+
+
+@dataclass(frozen=True)
 class ReadState:
     """Where a member stands in a room: the room's counters and the member's read marker (what `sync` compares)."""
 
@@ -332,9 +338,9 @@ class ChatStore(Protocol):
         ...
 
     # read state
-    def mark_read(self, room_id: str, user_id: str, seq: int) -> int:
+    def mark_read(self, room_id: str, user_id: str, seq: int) -> ReadMarker:
         """Move the member's read marker forward to `seq`, but not past the room's `last_seq`, never back: the
-        marker now. `Forbidden` (`errors.not_a_member`) unless `user_id` is a member."""
+        marker now, and whether it moved. `Forbidden` (`errors.not_a_member`) unless `user_id` is a member."""
         ...
 
     def read_states(self, user_id: str, room_ids: Iterable[str]) -> dict[str, ReadState]:

@@ -204,8 +204,9 @@ class UpdateProfile(ClientFrame):
 
 class MarkRead(ClientFrame):
     """Move the sender's read marker of a room forward to `seq` (never back; past the last message it stops at the
-    last message). The sender's other connections are told (`read`), and so are the members of a room of at most
-    100 members (a read receipt); `listRooms` and `sync` give the marker and the unread count."""
+    last message). When it moves, the sender's other connections are told (`read`), and so are the members of a
+    room of at most 100 members (a read receipt); `listRooms` and `sync` give the marker and the unread count.
+    Send it for what the user has seen, the user's own messages included (after a send's `ack`)."""
 
     action: Literal["markRead"]
     room_id: Id
@@ -425,8 +426,9 @@ class Room(WireModel):
 
 class RoomSummary(Room):
     """A room in `listRooms`: `lastMessage` is a preview, its `content` cut to 200 characters (then "…");
-    `history` has the whole message. `readSeq` is the caller's read marker, `unreadCount` the messages after it;
-    `lastVersion` the room's latest change number (see `changes`)."""
+    `history` has the whole message. `readSeq` is the caller's read marker, `unreadCount` the messages after it
+    (the caller's own included: a client marks read what it shows, its own sends too); `lastVersion` the room's
+    latest change number (see `changes`)."""
 
     last_seq: int
     last_message: Message | None = None

@@ -56,6 +56,7 @@ from chat.ports import (
     MemberView,
     MessageDraft,
     PresenceChange,
+    ReadMarker,
     ReadState,
     RoomConnection,
     RoomRecord,
@@ -185,7 +186,7 @@ class DynamoChatStore:
 
     # -------------------------------------------------------------------------------------------- read state
 
-    def mark_read(self, room_id: str, user_id: str, seq: int) -> int:
+    def mark_read(self, room_id: str, user_id: str, seq: int) -> ReadMarker:
         return self._reads.mark_read(room_id, user_id, seq)
 
     def read_states(self, user_id: str, room_ids: Iterable[str]) -> dict[str, ReadState]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 from chat.dynamo.base import DynamoTables, aws_errors
 from chat.dynamo.items import Item, _int, _n, _names, _opt_int, _room_from, _s, _str
 from chat.errors import not_a_member
-from chat.ports import MemberRoom, ReadState
+from chat.ports import MemberRoom, ReadMarker, ReadState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -41,7 +41,7 @@ class ReadMarkers:
         ]
         return [MemberRoom(room, read_seqs[room.id]) for room in sorted(rooms, key=lambda room: room.id)]
 
-    def mark_read(self, room_id: str, user_id: str, seq: int) -> int:
+    def mark_read(self, room_id: str, user_id: str, seq: int) -> ReadMarker:
         """Move the marker forward to `seq`, capped at the room's lastSeq: one consistent read of the counter and
         one conditional write of the memberships item, which fails, writing nothing, for a non-member or a marker
         already there (then the stored marker is the answer)."""
@@ -68,8 +68,8 @@ class ReadMarkers:
                 old = cast("Item | None", exc.response.get("Item"))
                 if not old:
                     raise not_a_member(room_id) from exc
-                return _opt_int(old, "readSeq")
-        return target
+                return ReadMarker(_opt_int(old, "readSeq"), moved=False)
+        return ReadMarker(target, moved=True)
 
     def read_states(self, user_id: str, room_ids: Iterable[str]) -> dict[str, ReadState]:
         """The user's markers from the one consistent Query that lists their rooms (a Query rounds the units up
