@@ -106,6 +106,8 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
             "memberships": (PUT, DELETE, QUERY, UPDATE, BATCH_GET),
             "users": (GET,),  # a leaver's connections, out of the room's index
             USERS_BY_NAME: (QUERY,),  # listUsers
+            # A device registered (then the user's devices, the oldest past the limit deleted) or unregistered.
+            "push_subscriptions": (PUT, QUERY, DELETE),
         },
     ),
     # The fan-out queue's consumer: a page of the room's live connections (or the connections of a retry), posted

@@ -26,6 +26,7 @@ from chat.ports import (
     MemberView,
     MessageDraft,
     PresenceChange,
+    PushSubscription,
     ReadMarker,
     ReadState,
     RoomConnection,
@@ -57,6 +58,8 @@ class InMemoryChatStore:
         self.read_seqs: dict[tuple[str, str], int] = {}  # (room, user) -> read marker
         self.change_log: dict[str, list[int]] = {}  # room id -> the seq each change number changed (from 1)
         self.reactions: dict[tuple[str, str, int], frozenset[str]] = {}  # (room, user, seq) -> the user's emoji
+        self.muted: set[tuple[str, str]] = set()  # (room, user)
+        self.devices: dict[str, dict[str, PushSubscription]] = {}  # user -> endpoint -> subscription
 
     def register_user(self, user_id: str, name: str) -> None:
         with self._lock:
@@ -207,9 +210,44 @@ class InMemoryChatStore:
     def rooms_of(self, user_id: str) -> list[MemberRoom]:
         with self._lock:
             return [
-                MemberRoom(self.rooms[r], self.read_seqs.get((r, user_id), 0))
+                MemberRoom(self.rooms[r], self.read_seqs.get((r, user_id), 0), (r, user_id) in self.muted)
                 for r in sorted(r for r, m in self.members.items() if user_id in m)
             ]
+
+    def add_push_subscription(self, user_id: str, subscription: PushSubscription, *, keep: int) -> None:
+        with self._lock:
+            devices = self.devices.setdefault(user_id, {})
+            devices.pop(subscription.endpoint, None)
+            devices[subscription.endpoint] = subscription
+            for endpoint in sorted(devices, key=lambda e: devices[e].created_at)[: max(0, len(devices) - keep)]:
+                del devices[endpoint]
+
+    def remove_push_subscription(self, user_id: str, endpoint: str) -> bool:
+        with self._lock:
+            return self.devices.get(user_id, {}).pop(endpoint, None) is not None
+
+    def push_subscriptions(self, user_ids: Iterable[str]) -> dict[str, list[PushSubscription]]:
+        with self._lock:
+            return {
+                u: sorted(self.devices[u].values(), key=lambda d: d.endpoint)
+                for u in set(user_ids)
+                if self.devices.get(u)
+            }
+
+    def set_muted(self, room_id: str, user_id: str, muted: bool) -> None:
+        with self._lock:
+            self.room_of_member(room_id, user_id)
+            if muted:
+                self.muted.add((room_id, user_id))
+            else:
+                self.muted.discard((room_id, user_id))
+
+    def set_show_previews(self, user_id: str, show: bool) -> User:
+        with self._lock:
+            if user_id not in self.users:
+                raise NotFound("connect before changing your settings")
+            self.users[user_id] = replace(self.users[user_id], show_previews=show)
+            return self.users[user_id]
 
     def mark_read(self, room_id: str, user_id: str, seq: int) -> ReadMarker:
         with self._lock:

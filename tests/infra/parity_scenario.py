@@ -328,6 +328,14 @@ def chat_session(recorder: Recorder) -> None:
     bob.send("leaveRoom", roomId=room_id)
     with recorder.without_returned_items():
         alice.send("listRooms")
+    # notification settings: a device registered (and again), one unregistered; a room muted; previews off.
+    device = {"endpoint": "https://push.test/alice", "keys": {"p256dh": "BPk3", "auth": "q7xQ"}}
+    alice.send("registerPush", subscription=device)
+    alice.send("registerPush", subscription=device)
+    alice.send("unregisterPush", endpoint=device["endpoint"])
+    alice.send("muteRoom", roomId=room_id, muted=True)
+    alice.send("updateSettings", showPreviews=False)
+    alice.send("getSettings")
     alice.send("ping")
     alice.send("dance")
     carol.connect()

@@ -174,6 +174,7 @@ CHAT_DATA = {
     "idempotency",
     "message_changes",
     "reactions",
+    "push_subscriptions",
 }
 
 

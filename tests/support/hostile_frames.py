@@ -143,6 +143,16 @@ def _templates(rng: random.Random, targets: Targets, n: int) -> dict[str, list[t
         "sync": [("rooms", Obj([(room, 0)])), ("versions", Obj([(room, 0)]))],
         "removeMember": [("roomId", room), ("userId", user)],
         "renameRoom": [("roomId", room), ("name", f"renamed {n}")],
+        "registerPush": [
+            (
+                "subscription",
+                Obj([("endpoint", f"https://push.test/{n}"), ("keys", Obj([("p256dh", "BPk3"), ("auth", "q7")]))]),
+            )
+        ],
+        "unregisterPush": [("endpoint", f"https://push.test/{n}")],
+        "muteRoom": [("roomId", room), ("muted", rng.choice([True, False]))],
+        "updateSettings": [("showPreviews", rng.choice([True, False]))],
+        "getSettings": [],
         "ping": [],
     }
 

@@ -75,8 +75,12 @@ def test_the_document_has_every_error_code_with_its_meaning() -> None:
         assert f"| `{code}` | {meaning} |" in text
 
 
+SUBSCRIPTION = {"endpoint": "https://push.test/1", "keys": {"p256dh": "BPk3", "auth": "q7xQ"}}
+
+
 def test_the_replies_and_pushes_the_document_names_are_the_ones_the_service_sends(chat: Chat) -> None:
     alice, bob, carol = chat.connect("Alice"), chat.connect("Bob"), chat.connect("Carol")
+    chat.connect("Alice")  # her other device: told of her settings
     room = chat.group(alice, bob).id
     first = chat.send(alice, room, "the first message")
     message = {"roomId": room, "messageId": first.message.id}
@@ -101,6 +105,11 @@ def test_the_replies_and_pushes_the_document_names_are_the_ones_the_service_send
         "removeMember": {"roomId": room, "userId": "carol"},
         "renameRoom": {"roomId": room, "name": "renamed"},
         "deleteMessage": message,
+        "registerPush": {"subscription": SUBSCRIPTION},
+        "unregisterPush": {"endpoint": SUBSCRIPTION["endpoint"]},
+        "muteRoom": {"roomId": room, "muted": True},
+        "updateSettings": {"showPreviews": False},
+        "getSettings": {},
         "ping": {},
         "leaveRoom": {"roomId": room},
     }

@@ -26,6 +26,11 @@ export type ClientFrame =
   | Sync
   | RemoveMember
   | RenameRoom
+  | RegisterPush
+  | UnregisterPush
+  | MuteRoom
+  | UpdateSettings
+  | GetSettings
   | Ping;
 /**
  * Why a frame changed nothing (see the error codes of the protocol reference).
@@ -61,6 +66,9 @@ export type ServerFrame =
   | ChangesPage
   | SyncPage
   | RemovedPush
+  | SettingsFrame
+  | PushRegistered
+  | RoomMuted
   | Pong
   | ErrorFrame;
 /**
@@ -362,6 +370,64 @@ export interface RenameRoom {
   name: string;
 }
 /**
+ * Register this device for notifications while the user has no live connection (a Web Push subscription
+ * made with the `pushPublicKey` of `settings`); registering the same endpoint again replaces its keys. A user
+ * has at most 10 devices: one more replaces the oldest.
+ */
+export interface RegisterPush {
+  requestId?: string | null;
+  action: "registerPush";
+  subscription: PushSubscriptionInfo;
+}
+/**
+ * Where to reach one device of the user's when it has no connection: a Web Push endpoint (https) and keys.
+ */
+export interface PushSubscriptionInfo {
+  endpoint: string;
+  keys: PushKeys;
+}
+/**
+ * A Web Push subscription's keys, as the browser's `PushSubscription.toJSON()` gives them (base64url).
+ */
+export interface PushKeys {
+  p256Dh: string;
+  auth: string;
+}
+/**
+ * Stop notifying the device with this endpoint (unknown endpoints change nothing).
+ */
+export interface UnregisterPush {
+  requestId?: string | null;
+  action: "unregisterPush";
+  endpoint: string;
+}
+/**
+ * Mute (or unmute) a room's notifications for the sender, on every device; the sender's other connections
+ * are told (`roomMuted`), and `listRooms` gives `muted`.
+ */
+export interface MuteRoom {
+  requestId?: string | null;
+  action: "muteRoom";
+  roomId: string;
+  muted: boolean;
+}
+/**
+ * Change the sender's notification settings, on every device (the other connections get `settings`):
+ * `showPreviews` false sends notifications without the message's text.
+ */
+export interface UpdateSettings {
+  requestId?: string | null;
+  action: "updateSettings";
+  showPreviews: boolean;
+}
+/**
+ * The sender's notification settings and the server's Web Push public key.
+ */
+export interface GetSettings {
+  requestId?: string | null;
+  action: "getSettings";
+}
+/**
  * Keep the connection from idling out (API Gateway closes it after 10 minutes idle).
  */
 export interface Ping {
@@ -464,6 +530,15 @@ export interface UserInfo {
   avatarUrl: string | null;
 }
 /**
+ * Reply to `registerPush` and `unregisterPush`: whether the endpoint is now registered.
+ */
+export interface PushRegistered {
+  requestId?: string | null;
+  type: "pushRegistered";
+  endpoint: string;
+  registered: boolean;
+}
+/**
  * Reply to `addReaction` and `removeReaction`, and pushed to the room's members: `userId` added (or took back)
  * `emoji`; `reactions` and `version` are the message's now.
  */
@@ -523,6 +598,15 @@ export interface RoomFrame {
   room: Room;
 }
 /**
+ * Reply to `muteRoom`; pushed to the user's other connections.
+ */
+export interface RoomMuted {
+  requestId?: string | null;
+  type: "roomMuted";
+  roomId: string;
+  muted: boolean;
+}
+/**
  * One room's news in `sync`: its counters and read marker, the first page of messages after the client's
  * seq (`hasMore`: page on with `history` `afterSeq`) and of changes after its version (`changesHaveMore`: page
  * on with `changes` from `version`).
@@ -568,6 +652,7 @@ export interface RoomSummary {
   readSeq: number;
   unreadCount: number;
   lastVersion: number;
+  muted: boolean;
 }
 /**
  * Reply to `listRooms`: one page of rooms; `nextCursor` is absent on the last page.
@@ -610,6 +695,17 @@ export interface SyncPage {
   left: string[];
   nextCursor?: string | null;
 }
+/**
+ * Reply to `getSettings` and `updateSettings`; pushed to the user's other connections when they change.
+ * `pushPublicKey` is the server's VAPID public key (base64url) for `PushManager.subscribe`, null when this
+ * deployment sends no notifications.
+ */
+export interface SettingsFrame {
+  requestId?: string | null;
+  type: "settings";
+  showPreviews: boolean;
+  pushPublicKey: string | null;
+}
 
 /** The limits a client checks before it sends, and the page sizes. */
 export const LIMITS = {
@@ -644,5 +740,6 @@ export const LIMITS = {
   "syncRoomsPerPage": 10,
   "syncMessagesPerRoom": 20,
   "changesDefaultLimit": 50,
-  "readReceiptMaxMembers": 100
+  "readReceiptMaxMembers": 100,
+  "maxPushSubscriptions": 10
 } as const;

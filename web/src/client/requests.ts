@@ -3,7 +3,8 @@
 import { ChatRequestError } from "./errors";
 import type {
   Ack, ChangesPage, ClientFrame, ErrorFrame, HistoryPage, MessageFrame, MessageUpdated, ProfileFrame, ReactionFrame,
-  ReadFrame, RoomFrame, RoomPresence, RoomsFrame, ServerFrame, SyncPage, UsersFrame,
+  PushRegistered, ReadFrame, RoomFrame, RoomMuted, RoomPresence, RoomsFrame, ServerFrame, SettingsFrame, SyncPage,
+  UsersFrame,
 } from "./protocol";
 
 interface PendingRequest {
@@ -85,6 +86,11 @@ interface Replies {
   sync: SyncPage;
   removeMember: RoomFrame;
   renameRoom: RoomFrame;
+  registerPush: PushRegistered;
+  unregisterPush: PushRegistered;
+  muteRoom: RoomMuted;
+  updateSettings: SettingsFrame;
+  getSettings: SettingsFrame;
 }
 export type ReplyTo<F extends RequestFrame> = Replies[F["action"]];
 
@@ -110,4 +116,9 @@ export const replyTypes: { [A in RequestFrame["action"]]: Replies[A]["type"] } =
   sync: "sync",
   removeMember: "room",
   renameRoom: "room",
+  registerPush: "pushRegistered",
+  unregisterPush: "pushRegistered",
+  muteRoom: "roomMuted",
+  updateSettings: "settings",
+  getSettings: "settings",
 };

@@ -44,6 +44,7 @@ export function summaryFromRoom(room: Room, known: RoomSummary | null): RoomSumm
     readSeq: known?.readSeq ?? 0,
     unreadCount: known?.unreadCount ?? 0,
     lastVersion: known?.lastVersion ?? 0,
+    muted: known?.muted ?? false,
   };
 }
 

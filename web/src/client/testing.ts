@@ -122,6 +122,7 @@ export function room(id: string, changes: Partial<RoomSummary> = {}): RoomSummar
     lastMessage: null,
     readSeq: 0,
     lastVersion: 0,
+    muted: false,
     ...changes,
     // The server's count: the messages after the marker (the tests' rooms hold others' messages).
     unreadCount: changes.unreadCount ?? Math.max(0, (changes.lastSeq ?? 0) - (changes.readSeq ?? 0)),

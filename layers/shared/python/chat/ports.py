@@ -46,6 +46,7 @@ class User:
     connections: frozenset[LiveConnection] = frozenset()
     last_seen: str | None = None
     avatar_url: str | None = None
+    show_previews: bool = True  # notifications carry the message's text
 
     def live_connections(self, now: float) -> list[LiveConnection]:
         return [c for c in self.connections if c.expires_at > now]
@@ -93,6 +94,20 @@ class MemberRoom:
 
     room: RoomRecord
     read_seq: int = 0
+    muted: bool = False  # the user muted the room's notifications
+
+
+@dataclass(frozen=True)
+class PushSubscription:
+    """One device of a user's, reachable while the user has no live connection. `platform` "webpush": a Web Push
+    endpoint with its keys (RFC 8030, 8291). The same shape holds a mobile app's token ("fcm", "apns": the token in
+    `endpoint`, no keys)."""
+
+    endpoint: str
+    p256dh: str
+    auth: str
+    created_at: str
+    platform: str = "webpush"
 
 
 @dataclass(frozen=True)
@@ -335,6 +350,27 @@ class ChatStore(Protocol):
 
     def rooms_of(self, user_id: str) -> list[MemberRoom]:
         """The user's rooms with their counters, and the user's read marker in each."""
+        ...
+
+    # notifications
+    def add_push_subscription(self, user_id: str, subscription: PushSubscription, *, keep: int) -> None:
+        """Register a device (the same endpoint again replaces it); past `keep` devices, the oldest go."""
+        ...
+
+    def remove_push_subscription(self, user_id: str, endpoint: str) -> bool:
+        """Forget a device: whether it was registered."""
+        ...
+
+    def push_subscriptions(self, user_ids: Iterable[str]) -> dict[str, list[PushSubscription]]:
+        """The registered devices of these users (users with none are left out)."""
+        ...
+
+    def set_muted(self, room_id: str, user_id: str, muted: bool) -> None:
+        """Mute or unmute a room for a member; `Forbidden` (`errors.not_a_member`) unless a member."""
+        ...
+
+    def set_show_previews(self, user_id: str, show: bool) -> User:
+        """Whether the user's notifications carry message text; `NotFound` for a user who never connected."""
         ...
 
     # read state

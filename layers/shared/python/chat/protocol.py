@@ -41,6 +41,9 @@ SYNC_MAX_ROOMS = 100
 SYNC_ROOMS_PER_PAGE = 10
 SYNC_MESSAGES_PER_ROOM = 20
 CHANGES_DEFAULT_LIMIT = 50
+# Web Push: at most this many devices (subscriptions) per user; registering one more drops the oldest.
+MAX_PUSH_SUBSCRIPTIONS = 10
+MAX_PUSH_ENDPOINT_CHARS = 2048
 # A read receipt is pushed to the room's members in rooms of at most this many members; bigger rooms omit it
 # (members ask with `presence`, which carries every member's read marker).
 READ_RECEIPT_MAX_MEMBERS = 100
@@ -303,6 +306,66 @@ class RenameRoom(ClientFrame):
     name: RoomName
 
 
+class PushKeys(WireModel):
+    """A Web Push subscription's keys, as the browser's `PushSubscription.toJSON()` gives them (base64url)."""
+
+    p256dh: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+=*$")]
+    auth: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+=*$")]
+
+
+class PushSubscriptionInfo(WireModel):
+    """Where to reach one device of the user's when it has no connection: a Web Push endpoint (https) and keys."""
+
+    endpoint: Annotated[str, StringConstraints(min_length=9, max_length=MAX_PUSH_ENDPOINT_CHARS)]
+    keys: PushKeys
+
+    @field_validator("endpoint")
+    @classmethod
+    def _https(cls, endpoint: str) -> str:
+        if not (endpoint.startswith("https://") and endpoint.isprintable() and " " not in endpoint):
+            raise ValueError("endpoint must be an https URL")
+        return endpoint
+
+
+class RegisterPush(ClientFrame):
+    """Register this device for notifications while the user has no live connection (a Web Push subscription
+    made with the `pushPublicKey` of `settings`); registering the same endpoint again replaces its keys. A user
+    has at most 10 devices: one more replaces the oldest."""
+
+    action: Literal["registerPush"]
+    subscription: PushSubscriptionInfo
+
+
+class UnregisterPush(ClientFrame):
+    """Stop notifying the device with this endpoint (unknown endpoints change nothing)."""
+
+    action: Literal["unregisterPush"]
+    endpoint: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PUSH_ENDPOINT_CHARS)]
+
+
+class MuteRoom(ClientFrame):
+    """Mute (or unmute) a room's notifications for the sender, on every device; the sender's other connections
+    are told (`roomMuted`), and `listRooms` gives `muted`."""
+
+    action: Literal["muteRoom"]
+    room_id: Id
+    muted: bool
+
+
+class UpdateSettings(ClientFrame):
+    """Change the sender's notification settings, on every device (the other connections get `settings`):
+    `showPreviews` false sends notifications without the message's text."""
+
+    action: Literal["updateSettings"]
+    show_previews: bool
+
+
+class GetSettings(ClientFrame):
+    """The sender's notification settings and the server's Web Push public key."""
+
+    action: Literal["getSettings"]
+
+
 class Ping(ClientFrame):
     """Keep the connection from idling out (API Gateway closes it after 10 minutes idle)."""
 
@@ -331,6 +394,11 @@ ClientAction = Annotated[
     | Sync
     | RemoveMember
     | RenameRoom
+    | RegisterPush
+    | UnregisterPush
+    | MuteRoom
+    | UpdateSettings
+    | GetSettings
     | Ping,
     Field(discriminator="action"),
 ]
@@ -357,6 +425,11 @@ CLIENT_FRAME_TYPES: tuple[type[ClientFrame], ...] = (
     Sync,
     RemoveMember,
     RenameRoom,
+    RegisterPush,
+    UnregisterPush,
+    MuteRoom,
+    UpdateSettings,
+    GetSettings,
     Ping,
 )
 ACTIONS: tuple[str, ...] = tuple(t.model_fields["action"].annotation.__args__[0] for t in CLIENT_FRAME_TYPES)  # type: ignore[union-attr]
@@ -435,6 +508,7 @@ class RoomSummary(Room):
     read_seq: int = 0
     unread_count: int = 0
     last_version: int = 0
+    muted: bool = False  # the caller muted the room's notifications
 
 
 class UserInfo(WireModel):
@@ -646,6 +720,32 @@ class RemovedPush(ServerFrame):
     by_user_id: str
 
 
+class SettingsFrame(ServerFrame):
+    """Reply to `getSettings` and `updateSettings`; pushed to the user's other connections when they change.
+    `pushPublicKey` is the server's VAPID public key (base64url) for `PushManager.subscribe`, null when this
+    deployment sends no notifications."""
+
+    type: Literal["settings"] = "settings"
+    show_previews: bool
+    push_public_key: str | None = None
+
+
+class PushRegistered(ServerFrame):
+    """Reply to `registerPush` and `unregisterPush`: whether the endpoint is now registered."""
+
+    type: Literal["pushRegistered"] = "pushRegistered"
+    endpoint: str
+    registered: bool
+
+
+class RoomMuted(ServerFrame):
+    """Reply to `muteRoom`; pushed to the user's other connections."""
+
+    type: Literal["roomMuted"] = "roomMuted"
+    room_id: str
+    muted: bool
+
+
 class Pong(ServerFrame):
     """Reply to `ping`."""
 
@@ -694,6 +794,9 @@ SERVER_FRAME_TYPES: tuple[type[ServerFrame], ...] = (
     ChangesPage,
     SyncPage,
     RemovedPush,
+    SettingsFrame,
+    PushRegistered,
+    RoomMuted,
     Pong,
     ErrorFrame,
 )

@@ -68,6 +68,11 @@ REPLIES: dict[str, type[p.ServerFrame] | None] = {
     "sync": p.SyncPage,
     "removeMember": p.RoomFrame,
     "renameRoom": p.RoomFrame,
+    "registerPush": p.PushRegistered,
+    "unregisterPush": p.PushRegistered,
+    "muteRoom": p.RoomMuted,
+    "updateSettings": p.SettingsFrame,
+    "getSettings": p.SettingsFrame,
     "ping": p.Pong,
 }
 
@@ -87,6 +92,8 @@ PUSHES: dict[type[p.ServerFrame], str] = {
     p.ReactionFrame: "when a reaction is added or taken back: to every connection of the room's members, but the one "
     "that asked",
     p.RemovedPush: "when an admin removes a member: to every connection of the removed member",
+    p.SettingsFrame: "when a user changes their notification settings: to their other connections",
+    p.RoomMuted: "when a user mutes or unmutes a room: to their other connections",
 }
 
 # How each list a server frame carries comes. A cursor field the text does not name fails the generation.

@@ -43,6 +43,7 @@ LIMITS = {
     "syncMessagesPerRoom": p.SYNC_MESSAGES_PER_ROOM,
     "changesDefaultLimit": p.CHANGES_DEFAULT_LIMIT,
     "readReceiptMaxMembers": p.READ_RECEIPT_MAX_MEMBERS,
+    "maxPushSubscriptions": p.MAX_PUSH_SUBSCRIPTIONS,
 }
 
 

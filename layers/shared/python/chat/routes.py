@@ -35,6 +35,12 @@ ROUTES: dict[str, str] = {
     "markRead": "rooms",
     "removeMember": "rooms",
     "renameRoom": "rooms",
+    # Notification settings and devices.
+    "registerPush": "rooms",
+    "unregisterPush": "rooms",
+    "muteRoom": "rooms",
+    "updateSettings": "rooms",
+    "getSettings": "rooms",
     # A message's changes write where its send writes (its room's counter, the message), and push the same way.
     "editMessage": "send_message",
     "deleteMessage": "send_message",

@@ -21,6 +21,7 @@ from chat.cursors import decode_cursor, encode_cursor
 from chat.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 from chat.message_actions import MessageActions
 from chat.moderation import Moderator
+from chat.notification_settings import NotificationSettings
 from chat.ports import (
     ChatStore,
     FanoutJob,
@@ -85,6 +86,7 @@ class ChatService:
         metrics: MetricsSink | None = None,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        push_public_key: str | None = None,
     ) -> None:
         self._store = store
         self._notifier = notifier
@@ -96,6 +98,7 @@ class ChatService:
         self._new_id = new_id
         self._views = MessageViews(store)
         self._messages = MessageActions(store, self._pushes, moderator, lambda: iso(self._clock()))
+        self._settings = NotificationSettings(store, self._pushes, lambda: iso(self._clock()), push_public_key)
         self._refused_until: dict[str, float] = {}  # user id -> epoch seconds
 
     def fan_out(self, job: FanoutJob) -> None:
@@ -208,6 +211,16 @@ class ChatService:
                 return self.remove_member(caller, frame)
             case p.RenameRoom():
                 return self.rename_room(caller, frame)
+            case p.RegisterPush():
+                return self._settings.register(caller, frame)
+            case p.UnregisterPush():
+                return self._settings.unregister(caller, frame)
+            case p.MuteRoom():
+                return self._settings.mute(caller, frame)
+            case p.UpdateSettings():
+                return self._settings.update(caller, frame)
+            case p.GetSettings():
+                return self._settings.get(caller)
             case p.Ping():
                 return p.Pong()
 
@@ -441,6 +454,7 @@ def _summary(member_room: MemberRoom) -> p.RoomSummary:
         read_seq=member_room.read_seq,
         unread_count=max(0, record.last_seq - member_room.read_seq),
         last_version=record.last_version,
+        muted=member_room.muted,
     )
 
 

@@ -35,6 +35,7 @@ class Settings(BaseModel):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
     message_changes_table: str = Field(alias="MESSAGE_CHANGES_TABLE")
     reactions_table: str = Field(alias="REACTIONS_TABLE")
+    push_subscriptions_table: str = Field(alias="PUSH_SUBSCRIPTIONS_TABLE")
     rate_limits_table: str = Field(alias="RATE_LIMITS_TABLE")
 
     # The API Gateway Management API of this WebSocket stage: https://{api}.execute-api.{region}.amazonaws.com/{stage}

@@ -81,6 +81,8 @@ IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("senderMsgId"))
 MESSAGE_CHANGES = TableSpec("message_changes", Key("roomId"), Key("version", "N"))
 # A member's own reactions on one message ("{roomId}#{userId}", seq): whether the caller reacted, per message.
 REACTIONS = TableSpec("reactions", Key("roomUser"), Key("seq", "N"))
+# A user's devices for notifications while they have no live connection (Web Push subscriptions; app tokens).
+PUSH_SUBSCRIPTIONS = TableSpec("push_subscriptions", Key("userId"), Key("endpointKey"))
 RATE_LIMITS = TableSpec("rate_limits", Key("bucket"), ttl_attribute="ttl", ephemeral=True)
 
 TABLES: tuple[TableSpec, ...] = (
@@ -95,6 +97,7 @@ TABLES: tuple[TableSpec, ...] = (
     IDEMPOTENCY,
     MESSAGE_CHANGES,
     REACTIONS,
+    PUSH_SUBSCRIPTIONS,
     RATE_LIMITS,
 )
 

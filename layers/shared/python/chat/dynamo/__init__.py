@@ -9,6 +9,7 @@ One module per aggregate, each readable on its own:
     live.py         LiveIndex: each room's live connections (who to push to)
     rooms.py        RoomStore: rooms, their counters and members, admins, renames
     reads.py        ReadMarkers: a user's rooms with their read markers, moving a marker, read states
+    devices.py      DeviceStore: a user's devices for notifications, per-room mute, the preview setting
     messages.py     MessageStore: the send transaction, idempotency, history, messages by seq
     changes.py      ChangeStore: edits, deletes and reactions with the room's change number; the change feed
     rate_limits.py  RateLimitStore: flood control's per-user GCRA bucket
@@ -37,6 +38,7 @@ from chat.dynamo.base import (
     DynamoTables,
 )
 from chat.dynamo.changes import ChangeStore
+from chat.dynamo.devices import DeviceStore
 from chat.dynamo.live import ROOM_CONNECTION_TTL_SLACK_SECONDS, LiveIndex
 from chat.dynamo.messages import MAX_SEND_ATTEMPTS, SEND_CONTENTION_BUDGET_SECONDS, MessageStore
 from chat.dynamo.rate_limits import RATE_LIMIT_TTL_SLACK_SECONDS, RateLimitStore
@@ -56,6 +58,7 @@ from chat.ports import (
     MemberView,
     MessageDraft,
     PresenceChange,
+    PushSubscription,
     ReadMarker,
     ReadState,
     RoomConnection,
@@ -113,6 +116,7 @@ class DynamoChatStore:
         self._messages = MessageStore(db, max_send_attempts=max_send_attempts, send_budget_seconds=send_budget_seconds)
         # A change contends for the room's counter as a send does: the same patience.
         self._changes = ChangeStore(db, max_attempts=max_send_attempts, budget_seconds=send_budget_seconds)
+        self._devices = DeviceStore(db)
         self._rate_limits = RateLimitStore(db)
 
     # ------------------------------------------------------------------------- users, connections, presence
@@ -214,6 +218,23 @@ class DynamoChatStore:
 
     def my_reactions(self, room_id: str, user_id: str, seqs: Iterable[int]) -> dict[int, frozenset[str]]:
         return self._changes.my_reactions(room_id, user_id, seqs)
+
+    # ----------------------------------------------------------------------------------------- notifications
+
+    def add_push_subscription(self, user_id: str, subscription: PushSubscription, *, keep: int) -> None:
+        self._devices.add_push_subscription(user_id, subscription, keep=keep)
+
+    def remove_push_subscription(self, user_id: str, endpoint: str) -> bool:
+        return self._devices.remove_push_subscription(user_id, endpoint)
+
+    def push_subscriptions(self, user_ids: Iterable[str]) -> dict[str, list[PushSubscription]]:
+        return self._devices.push_subscriptions(user_ids)
+
+    def set_muted(self, room_id: str, user_id: str, muted: bool) -> None:
+        self._devices.set_muted(room_id, user_id, muted)
+
+    def set_show_previews(self, user_id: str, show: bool) -> User:
+        return self._devices.set_show_previews(user_id, show)
 
     # ---------------------------------------------------------------------------------------- flood control
 

@@ -4,7 +4,8 @@ Item layout (key schemas in `chat.tables`):
 
     connections  connectionId -> userId, connectedAt, expiresAt, ttl (= expiresAt + 1 h)
     users        userId -> name, nameKey (lowercase), directory (constant: the `byName` index partition),
-                 avatarUrl?, connections (String Set of "{expiresAt}:{connectionId}"), lastSeen?
+                 avatarUrl?, connections (String Set of "{expiresAt}:{connectionId}"), lastSeen?,
+                 showPreviews? (notifications carry the message's text; absent: true)
                  (`byName` projects only `name`: connects and disconnects, which change `connections` and
                  `lastSeen`, never write to the index)
     rooms        roomId -> name?, isGroup, createdAt, memberCount, memberIds? (String Set: the first 100 by id),
@@ -13,8 +14,8 @@ Item layout (key schemas in `chat.tables`):
     room_counters  roomId -> lastSeq, lastMessage? (Map: the message, its content cut to 200 characters),
                  lastVersion? (the room's latest change number; absent: 0)
     members      (roomId, userId) -> joinedAt            (the truth: a member's actions check this item)
-    memberships  (userId, roomId) -> joinedAt, readSeq?  (written with it, in the same transaction; readSeq is
-                 the member's read marker, absent: 0)
+    memberships  (userId, roomId) -> joinedAt, readSeq?, muted?  (written with it, in the same transaction;
+                 readSeq is the member's read marker, absent: 0; muted: no notifications from the room)
     room_connections  (roomId, connectionId) -> userId, expiresAt, ttl
     messages     (roomId, seq) -> id, senderId, senderName, content, createdAt, clientMsgId, replyToId?,
                  version? (absent: 0), editedAt?, deletedAt?, reactions? (Map emoji -> count, counts > 0 only)
@@ -22,6 +23,8 @@ Item layout (key schemas in `chat.tables`):
     idempotency  (roomId, senderMsgId = "{senderId}#{clientMsgId}") -> seq, messageId
     message_changes  (roomId, version) -> seq        (the room's change feed: which message each change changed)
     reactions    (roomUser = "{roomId}#{userId}", seq) -> emojis (String Set: the user's own reactions on it)
+    push_subscriptions  (userId, endpointKey = sha256 of the endpoint) -> endpoint, platform, p256dh?, auth?,
+                 createdAt            (a user's devices, reachable with no live connection)
     rate_limits  bucket (userId) -> tat (epoch ms: GCRA's theoretical arrival time, see chat.flood), ttl
 
 Every item a send writes (counter, message, idempotency record) is small and bounded; no item holds a list that
@@ -106,6 +109,7 @@ def _user_from(item: Mapping[str, Any]) -> User:
         _connections_of(item),
         _opt_str(item, "lastSeen"),
         _opt_str(item, "avatarUrl"),
+        bool(item["showPreviews"]["BOOL"]) if "showPreviews" in item else True,
     )
 
 

@@ -32,14 +32,14 @@ class ReadMarkers:
     def rooms_of(self, user_id: str) -> list[MemberRoom]:
         """The user's rooms with their counters and the user's marker, ordered by id (consistent: a room just
         created or written to is listed as it now is)."""
-        read_seqs = self._db.read_seqs_of(user_id)
-        keys: list[Item] = [{"roomId": _s(room_id)} for room_id in read_seqs]
+        memberships = self._db.memberships_of(user_id)
+        keys: list[Item] = [{"roomId": _s(room_id)} for room_id in memberships]
         counters = {_str(item, "roomId"): item for item in self._db.batch_get(self._counters, keys, "rooms_of")}
         rooms = [
             _room_from(item, counters.get(_str(item, "roomId")))
             for item in self._db.batch_get(self._rooms, keys, "rooms_of")
         ]
-        return [MemberRoom(room, read_seqs[room.id]) for room in sorted(rooms, key=lambda room: room.id)]
+        return [MemberRoom(room, *memberships[room.id]) for room in sorted(rooms, key=lambda room: room.id)]
 
     def mark_read(self, room_id: str, user_id: str, seq: int) -> ReadMarker:
         """Move the marker forward to `seq`, capped at the room's lastSeq: one consistent read of the counter and
