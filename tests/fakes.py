@@ -26,6 +26,7 @@ from chat.ports import (
     MemberView,
     MessageDraft,
     PresenceChange,
+    PushOutcome,
     PushSubscription,
     ReadMarker,
     ReadState,
@@ -242,6 +243,15 @@ class InMemoryChatStore:
             else:
                 self.muted.discard((room_id, user_id))
 
+    def member_settings(self, room_id: str, user_ids: Iterable[str]) -> dict[str, tuple[int, bool]]:
+        with self._lock:
+            members = self.members.get(room_id, set())
+            return {
+                u: (self.read_seqs.get((room_id, u), 0), (room_id, u) in self.muted)
+                for u in set(user_ids)
+                if u in members
+            }
+
     def set_show_previews(self, user_id: str, show: bool) -> User:
         with self._lock:
             if user_id not in self.users:
@@ -405,6 +415,26 @@ class RecordingNotifier:
     def received(self, connection_id: str, frame_type: str | None = None) -> list[dict[str, object]]:
         frames = self.frames.get(connection_id, [])
         return [f for f in frames if frame_type is None or f["type"] == frame_type]
+
+
+@dataclass
+class RecordingPushService:
+    """The push service: keeps each notification per endpoint; endpoints in `gone` answer 410, in `failing` cannot
+    be reached."""
+
+    gone: set[str] = field(default_factory=set)
+    failing: set[str] = field(default_factory=set)
+    delivered: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    topics: dict[str, list[str]] = field(default_factory=dict)
+
+    def send(self, subscription: PushSubscription, payload: bytes, *, topic: str, ttl_seconds: int) -> PushOutcome:
+        if subscription.endpoint in self.gone:
+            return "gone"
+        if subscription.endpoint in self.failing:
+            return "failed"
+        self.delivered.setdefault(subscription.endpoint, []).append(json.loads(payload))
+        self.topics.setdefault(subscription.endpoint, []).append(topic)
+        return "delivered"
 
 
 @dataclass

@@ -7,7 +7,7 @@ import pytest
 
 from chat.errors import Forbidden, NotFound
 from chat.ports import ChatStore, PushSubscription
-from tests.integration.test_dynamo_store import connect, group
+from tests.integration.test_dynamo_store import connect, draft, group
 
 
 def device(n: int, created_at: str = "2027-01-15T08:00:00.000Z") -> PushSubscription:
@@ -57,3 +57,16 @@ def test_the_preview_setting_is_kept_on_the_profile(store: ChatStore) -> None:
     assert store.set_show_previews("alice", True).show_previews is True
     with pytest.raises(NotFound):
         store.set_show_previews("nobody", False)
+
+
+def test_member_settings_give_each_members_read_marker_and_mute(store: ChatStore) -> None:
+    room = group(store, "alice", "bob", "carol")
+    store.append_message(draft(room.id))
+    store.mark_read(room.id, "bob", 1)
+    store.set_muted(room.id, "carol", True)
+
+    assert store.member_settings(room.id, ["alice", "bob", "carol", "eve"]) == {
+        "alice": (0, False),
+        "bob": (1, False),
+        "carol": (0, True),
+    }

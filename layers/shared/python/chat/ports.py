@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -373,6 +373,10 @@ class ChatStore(Protocol):
         """Whether the user's notifications carry message text; `NotFound` for a user who never connected."""
         ...
 
+    def member_settings(self, room_id: str, user_ids: Iterable[str]) -> dict[str, tuple[int, bool]]:
+        """Of these users, the room's members, each with their read marker and whether they muted the room."""
+        ...
+
     # read state
     def mark_read(self, room_id: str, user_id: str, seq: int) -> ReadMarker:
         """Move the member's read marker forward to `seq`, but not past the room's `last_seq`, never back: the
@@ -479,6 +483,17 @@ class FanoutJob:
 class FanoutQueue(Protocol):
     def enqueue(self, jobs: Sequence[FanoutJob]) -> None:
         """Hand every job to the queue (a retry, `attempt` > 0, after a delay), or raise: never a silent loss."""
+        ...
+
+
+PushOutcome = Literal["delivered", "gone", "failed"]
+
+
+class PushSender(Protocol):
+    def send(self, subscription: PushSubscription, payload: bytes, *, topic: str, ttl_seconds: int) -> PushOutcome:
+        """Deliver one notification to one device: "gone" when the push service says the subscription is no more
+        (404, 410), "failed" when it could not be reached now. `topic`: a newer notification with the same topic
+        replaces one the device has not received yet (RFC 8030 section 5.4)."""
         ...
 
 

@@ -236,6 +236,9 @@ class DynamoChatStore:
     def set_show_previews(self, user_id: str, show: bool) -> User:
         return self._devices.set_show_previews(user_id, show)
 
+    def member_settings(self, room_id: str, user_ids: Iterable[str]) -> dict[str, tuple[int, bool]]:
+        return self._devices.member_settings(room_id, user_ids)
+
     # ---------------------------------------------------------------------------------------- flood control
 
     def count_frame(self, user_id: str, now: float, limit: int, window_seconds: int) -> int | None:

@@ -117,6 +117,18 @@ class DeviceStore:
                 raise NotFound("connect before changing your settings") from exc
         return _user_from(attributes)
 
+    def member_settings(self, room_id: str, user_ids: Iterable[str]) -> dict[str, tuple[int, bool]]:
+        """The memberships items of these users in the room (eventually consistent: a marker or a mute a second
+        old only changes whether one notification goes out)."""
+        keys: list[Item] = [{"userId": _s(user_id), "roomId": _s(room_id)} for user_id in dict.fromkeys(user_ids)]
+        return {
+            _str(item, "userId"): (
+                int(item["readSeq"]["N"]) if "readSeq" in item else 0,
+                bool(item["muted"]["BOOL"]) if "muted" in item else False,
+            )
+            for item in self._db.batch_get(self._db.memberships, keys, "member_settings", consistent=False)
+        }
+
     def _devices_of(self, user_id: str) -> list[Item]:
         return self._db.query_all(
             {
