@@ -1,0 +1,91 @@
+"""`chat.ports.PushSender` over Web Push (RFC 8030) with VAPID (RFC 8292) and message encryption (RFC 8291,
+aes128gcm), through pywebpush: the payload is encrypted for the device's keys, so the push service relays what it
+cannot read.
+
+The VAPID key is a P-256 private key: from 32 random bytes (base64url, as `generate_vapid_key` writes it and the
+stack's secret holds it). Its public key, base64url of the uncompressed point, is what browsers subscribe with
+(`applicationServerKey`), handed to clients in the `settings` frame.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from chat.ports import PushOutcome, PushSubscription
+
+if TYPE_CHECKING:
+    import requests
+
+_log = logging.getLogger(__name__)
+PUSH_TIMEOUT_SECONDS = 10.0
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def generate_vapid_key() -> str:
+    """A new VAPID private key: the P-256 private value, 32 bytes, base64url (the local stack makes one at start)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return _b64(key.private_numbers().private_value.to_bytes(32, "big"))
+
+
+def vapid_private_key(encoded: str) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(int.from_bytes(_unb64(encoded), "big"), ec.SECP256R1())
+
+
+def vapid_public_key(encoded: str) -> str:
+    """The `applicationServerKey` browsers subscribe with: base64url of the uncompressed public point."""
+    point = (
+        vapid_private_key(encoded)
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    return _b64(point)
+
+
+class WebPushSender:
+    """One POST per notification to the device's push service, signed with the VAPID key."""
+
+    def __init__(self, private_key: str, subject: str, session: requests.Session | None = None) -> None:
+        from py_vapid import Vapid02  # the notifier's imports only: no other function loads them
+
+        self._vapid = Vapid02.from_raw(private_key.encode())
+        self._subject = subject  # a mailto: or https: contact for the push service's operators
+        self._session = session
+
+    def send(self, subscription: PushSubscription, payload: bytes, *, topic: str, ttl_seconds: int) -> PushOutcome:
+        from pywebpush import WebPushException, webpush
+
+        if subscription.platform != "webpush":
+            return "failed"  # a mobile app's token: its sender (FCM, APNs) is not built yet
+        try:
+            webpush(
+                {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}},
+                payload.decode(),
+                vapid_private_key=self._vapid,
+                vapid_claims={"sub": self._subject},
+                ttl=ttl_seconds,
+                headers={"Topic": topic, "Urgency": "normal"},
+                timeout=PUSH_TIMEOUT_SECONDS,
+                requests_session=self._session,
+            )
+        except WebPushException as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status in (404, 410):
+                return "gone"
+            _log.warning("push not delivered: status %s", status)  # never the endpoint: it identifies a device
+            return "failed"
+        except OSError:
+            _log.warning("push service unreachable")
+            return "failed"
+        return "delivered"
