@@ -16,7 +16,7 @@ from chat.moderation import DEFAULT_WORDS, Moderator
 from chat.observability import MetricUnit, logger, metrics, trace_aws_calls, tracer
 from chat.ports import FanoutJob
 from chat.service import Caller, ChatService, Limits
-from chat.settings import load_settings
+from chat.settings import Settings, load_settings
 
 # Cognito user attributes that hold the name a user chose at sign-up, in order of preference.
 SIGN_UP_NAME_ATTRIBUTES = ("name", "preferred_username", "nickname")
@@ -77,7 +77,16 @@ def chat_service() -> ChatService:
             connection_lifetime_seconds=settings.connection_lifetime_seconds,
         ),
         metrics=PowertoolsMetrics(),
+        push_public_key=_push_public_key(settings),
     )
+
+
+def _push_public_key(settings: Settings) -> str | None:
+    if settings.vapid_private_key is None:
+        return None
+    from chat.webpush import vapid_public_key  # cryptography's EC: loaded only where notifications are set up
+
+    return vapid_public_key(settings.vapid_private_key.get_secret_value())
 
 
 def close_service() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from chat.token_settings import DEFAULT_ALGORITHMS, TOKEN_VARIABLES, SettingsError, check_asymmetric, split_commas
 
@@ -46,6 +46,10 @@ class Settings(BaseModel):
 
     # The fan-out queue (chat.sqs_queue) that big rooms' pushes go through; unset: every push is inline.
     fanout_queue_url: str | None = Field(default=None, alias="FANOUT_QUEUE_URL")
+
+    # Web Push's VAPID private key (chat.webpush: base64url of the P-256 private value); unset: no notifications,
+    # and `settings` gives no push key. The local stack makes one at start; never logged (SecretStr).
+    vapid_private_key: SecretStr | None = Field(default=None, alias="VAPID_PRIVATE_KEY")
 
     # Token verification (TOKEN_VARIABLES): None where unset.
     jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")
