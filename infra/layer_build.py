@@ -36,7 +36,10 @@ BUILD_DIR = ROOT / ".build"
 # The Lambda runtime ships boto3 and botocore; a second botocore (pulled in by aws-xray-sdk) would shadow the
 # runtime's and could mismatch its boto3.
 PROVIDED_BY_RUNTIME = ("botocore",)
-RECIPE = f"v1 {PIP_PLATFORM} cp{PYTHON_VERSION} without {','.join(PROVIDED_BY_RUNTIME)}"
+# Pure-Python packages published as source only: built into a platform-independent wheel here first, so that the
+# install below can stay wheels-only (`--only-binary=:all:` never runs a package's build for the wrong platform).
+SOURCE_ONLY = ("http-ece",)
+RECIPE = f"v2 {PIP_PLATFORM} cp{PYTHON_VERSION} without {','.join(PROVIDED_BY_RUNTIME)} built {','.join(SOURCE_ONLY)}"
 
 
 def build_layer() -> tuple[Path, str]:
@@ -49,22 +52,39 @@ def build_layer() -> tuple[Path, str]:
     return layer, layer_hash
 
 
+def _pinned(name: str) -> str:
+    """The `name==version` line of the runtime requirements."""
+    for line in REQUIREMENTS.read_text().splitlines():
+        if line.split("==")[0].strip().lower() == name:
+            return line.split("#")[0].strip()
+    raise RuntimeError(f"{name} is not pinned in {REQUIREMENTS}")
+
+
 def _install_wheels(out: Path) -> None:
-    pip = subprocess.run(
-        [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--platform", PIP_PLATFORM, "--implementation", "cp", "--python-version", PYTHON_VERSION,
-            "--only-binary=:all:", "--target", str(out), "-r", str(REQUIREMENTS),
-        ],
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    if pip.returncode:
-        raise RuntimeError(f"pip could not fetch the layer's wheels for {PIP_PLATFORM}:\n{pip.stderr}")
+    with tempfile.TemporaryDirectory(dir=BUILD_DIR) as wheelhouse:
+        if SOURCE_ONLY:
+            _pip(["wheel", "--no-deps", "--wheel-dir", wheelhouse, *(_pinned(name) for name in SOURCE_ONLY)])
+        _pip(
+            [
+                "install", "--no-compile", "--platform", PIP_PLATFORM, "--implementation", "cp",
+                "--python-version", PYTHON_VERSION, "--only-binary=:all:", "--find-links", wheelhouse,
+                "--target", str(out), "-r", str(REQUIREMENTS),
+            ]
+        )  # fmt: skip
     for pattern in PROVIDED_BY_RUNTIME:
         for path in [*out.glob(pattern), *out.glob(f"{pattern}-*.dist-info")]:
             shutil.rmtree(path)
     shutil.rmtree(out / "bin", ignore_errors=True)
+
+
+def _pip(arguments: list[str]) -> None:
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", arguments[0], "--quiet", "--disable-pip-version-check", *arguments[1:]],
+        capture_output=True,
+        text=True,
+    )
+    if pip.returncode:
+        raise RuntimeError(f"pip could not fetch the layer's wheels for {PIP_PLATFORM}:\n{pip.stderr}")
 
 
 def ships_bytecode() -> bool:
