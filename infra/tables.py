@@ -29,6 +29,7 @@ class ChatTables(Construct):
             # The AWS managed key: encrypted at rest, no key to pay for or to lose.
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute=spec.ttl_attribute,
+            stream=dynamodb.StreamViewType[spec.stream] if spec.stream else None,
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
         for index in spec.indexes:

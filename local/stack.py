@@ -16,6 +16,7 @@ import asyncio
 import logging
 import math
 import os
+import secrets
 import socket
 import time
 from collections.abc import Mapping
@@ -28,7 +29,6 @@ from aiohttp.typedefs import Handler
 from chat.routes import FANOUT_FUNCTION, FUNCTIONS
 from chat.settings import Settings, load_settings
 from chat.tables import TABLES
-from chat.webpush import generate_vapid_key
 from local.console import FrameLog
 from local.dynamodb import EmbeddedDynamoDB
 from local.events import REGION
@@ -102,7 +102,7 @@ def handler_environment(
         AWS_ACCESS_KEY_ID="local",
         AWS_SECRET_ACCESS_KEY="local",
         # A VAPID key of this run's own: `settings` hands its public half to browsers that subscribe to pushes.
-        VAPID_PRIVATE_KEY=generate_vapid_key(),
+        VAPID_SECRET=secrets.token_urlsafe(32),
         POWERTOOLS_SERVICE_NAME="chat",
         POWERTOOLS_METRICS_NAMESPACE="chat-local",
         POWERTOOLS_TRACE_DISABLED="true",

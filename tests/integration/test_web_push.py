@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from chat.dynamo import DynamoChatStore
 from chat.notifications import Notifications, topic_of
 from chat.ports import Identity, LiveConnection, MessageDraft, PushSubscription, RoomRecord
-from chat.webpush import WebPushSender, generate_vapid_key, vapid_public_key
+from chat.webpush import WebPushSender, vapid_key_from_secret, vapid_public_key
 from tests.support.push_service import PushServiceStandIn
 
 CREATED_AT = "2027-01-15T08:00:00.000Z"
@@ -81,7 +81,7 @@ def test_an_offline_member_receives_exactly_one_encrypted_push_that_decrypts_to_
         ).message
         for n in range(2)
     ]
-    key = generate_vapid_key()
+    key = vapid_key_from_secret("a secret of the test's own")
 
     report = Notifications(store, WebPushSender(key, "mailto:ops@chat.test"), lambda: 10.0).notify(sent)
 

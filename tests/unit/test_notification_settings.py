@@ -96,7 +96,7 @@ def test_the_preview_setting_follows_the_user_to_every_device(chat: Chat) -> Non
 
 
 def test_settings_give_the_servers_push_key_when_it_sends_notifications(chat: Chat) -> None:
-    service = ChatService(chat.store, chat.notifier, chat.service._moderator, push_public_key="BPublicKey")
+    service = ChatService(chat.store, chat.notifier, chat.service._moderator, push_public_key=lambda: "BPublicKey")
     alice = chat.connect("Alice")
 
     reply = service.handle(alice, p.GetSettings(action="getSettings"))

@@ -16,7 +16,7 @@ from chat.moderation import DEFAULT_WORDS, Moderator
 from chat.observability import MetricUnit, logger, metrics, trace_aws_calls, tracer
 from chat.ports import FanoutJob
 from chat.service import Caller, ChatService, Limits
-from chat.settings import Settings, load_settings
+from chat.settings import load_settings
 
 # Cognito user attributes that hold the name a user chose at sign-up, in order of preference.
 SIGN_UP_NAME_ATTRIBUTES = ("name", "preferred_username", "nickname")
@@ -77,16 +77,35 @@ def chat_service() -> ChatService:
             connection_lifetime_seconds=settings.connection_lifetime_seconds,
         ),
         metrics=PowertoolsMetrics(),
-        push_public_key=_push_public_key(settings),
+        push_public_key=push_public_key,
     )
 
 
-def _push_public_key(settings: Settings) -> str | None:
-    if settings.vapid_private_key is None:
-        return None
-    from chat.webpush import vapid_public_key  # cryptography's EC: loaded only where notifications are set up
+@lru_cache(maxsize=1)
+def vapid_key() -> str | None:
+    """The VAPID private key, from the secret (read once per container, when first needed), or None."""
+    settings = load_settings()
+    if settings.vapid_secret is not None:
+        secret = settings.vapid_secret.get_secret_value()
+    elif settings.vapid_secret_arn:
+        import boto3
 
-    return vapid_public_key(settings.vapid_private_key.get_secret_value())
+        response = boto3.client("secretsmanager").get_secret_value(SecretId=settings.vapid_secret_arn)
+        secret = str(response["SecretString"])
+    else:
+        return None
+    from chat.webpush import vapid_key_from_secret
+
+    return vapid_key_from_secret(secret)
+
+
+def push_public_key() -> str | None:
+    key = vapid_key()
+    if key is None:
+        return None
+    from chat.webpush import vapid_public_key  # cryptography's EC: loaded only where notifications are asked about
+
+    return vapid_public_key(key)
 
 
 def close_service() -> None:

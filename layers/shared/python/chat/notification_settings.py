@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 
 class NotificationSettings:
-    def __init__(self, store: ChatStore, pushes: Pushes, now: Callable[[], str], push_public_key: str | None) -> None:
+    def __init__(
+        self, store: ChatStore, pushes: Pushes, now: Callable[[], str], push_public_key: Callable[[], str | None]
+    ) -> None:
         self._store = store
         self._pushes = pushes
         self._now = now
@@ -54,7 +56,7 @@ class NotificationSettings:
         return reply
 
     def _settings(self, user: User) -> p.SettingsFrame:
-        return p.SettingsFrame(show_previews=user.show_previews, push_public_key=self._push_public_key)
+        return p.SettingsFrame(show_previews=user.show_previews, push_public_key=self._push_public_key())
 
     def _me(self, caller: Caller) -> User:
         me = self._store.get_users([caller.user_id]).get(caller.user_id)

@@ -86,7 +86,7 @@ class ChatService:
         metrics: MetricsSink | None = None,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
-        push_public_key: str | None = None,
+        push_public_key: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._store = store
         self._notifier = notifier

@@ -47,9 +47,13 @@ class Settings(BaseModel):
     # The fan-out queue (chat.sqs_queue) that big rooms' pushes go through; unset: every push is inline.
     fanout_queue_url: str | None = Field(default=None, alias="FANOUT_QUEUE_URL")
 
-    # Web Push's VAPID private key (chat.webpush: base64url of the P-256 private value); unset: no notifications,
-    # and `settings` gives no push key. The local stack makes one at start; never logged (SecretStr).
-    vapid_private_key: SecretStr | None = Field(default=None, alias="VAPID_PRIVATE_KEY")
+    # Web Push's VAPID key is derived from a secret (chat.webpush): on AWS the stack's Secrets Manager secret, read
+    # by ARN when first needed; locally the secret itself (SecretStr: never logged). Neither: no notifications, and
+    # `settings` gives no push key.
+    vapid_secret_arn: str | None = Field(default=None, alias="VAPID_SECRET_ARN")
+    vapid_secret: SecretStr | None = Field(default=None, alias="VAPID_SECRET")
+    # Who runs this deployment, for push services' operators (the VAPID `sub` claim).
+    vapid_subject: str = Field(default="mailto:chat-operators@example.invalid", alias="VAPID_SUBJECT")
 
     # Token verification (TOKEN_VARIABLES): None where unset.
     jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")

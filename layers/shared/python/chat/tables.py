@@ -46,6 +46,8 @@ class TableSpec:
     # it. Every other table is the chat's data, kept together when the stack is deleted (retainHistory): history
     # nobody can read again (no memberships, no names) is no history.
     ephemeral: bool = False
+    # The table's stream (DynamoDB Streams' StreamViewType), for what must follow its writes off the request path.
+    stream: Literal["NEW_IMAGE"] | None = None
 
     @property
     def env_var(self) -> str:
@@ -75,7 +77,8 @@ MEMBERSHIPS = TableSpec("memberships", Key("userId"), Key("roomId"))
 ROOM_CONNECTIONS = TableSpec(
     "room_connections", Key("roomId"), Key("connectionId"), ttl_attribute="ttl", ephemeral=True
 )
-MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"))
+# Its stream feeds the notifier (chat.notifications): every new message, after its commit, never in the send.
+MESSAGES = TableSpec("messages", Key("roomId"), Key("seq", "N"), stream="NEW_IMAGE")
 IDEMPOTENCY = TableSpec("idempotency", Key("roomId"), Key("senderMsgId"))
 # Each room's change feed: change number -> the seq of the message it changed (edit, delete, reaction).
 MESSAGE_CHANGES = TableSpec("message_changes", Key("roomId"), Key("version", "N"))
@@ -125,6 +128,8 @@ def create_table_kwargs(spec: TableSpec, table_name: str) -> dict[str, object]:
     }
     if indexes:
         kwargs["GlobalSecondaryIndexes"] = indexes
+    if spec.stream:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec.stream}
     return kwargs
 
 

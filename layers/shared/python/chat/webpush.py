@@ -2,14 +2,15 @@
 aes128gcm), through pywebpush: the payload is encrypted for the device's keys, so the push service relays what it
 cannot read.
 
-The VAPID key is a P-256 private key: from 32 random bytes (base64url, as `generate_vapid_key` writes it and the
-stack's secret holds it). Its public key, base64url of the uncompressed point, is what browsers subscribe with
-(`applicationServerKey`), handed to clients in the `settings` frame.
+The VAPID key is a P-256 private key derived from a secret string (the stack's Secrets Manager secret, or the
+local stack's random one): any string gives a valid key. Its public key, base64url of the uncompressed point, is
+what browsers subscribe with (`applicationServerKey`), handed to clients in the `settings` frame.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -33,10 +34,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def generate_vapid_key() -> str:
-    """A new VAPID private key: the P-256 private value, 32 bytes, base64url (the local stack makes one at start)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    return _b64(key.private_numbers().private_value.to_bytes(32, "big"))
+def vapid_key_from_secret(secret: str) -> str:
+    """The VAPID private key (base64url of the P-256 private value) derived from `secret`: a scalar in [1, n-1]."""
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256's group order n
+    scalar = int.from_bytes(hashlib.sha256(secret.encode()).digest(), "big") % (order - 1) + 1
+    return _b64(scalar.to_bytes(32, "big"))
 
 
 def vapid_private_key(encoded: str) -> ec.EllipticCurvePrivateKey:
