@@ -10,7 +10,7 @@ table's.
 
 from __future__ import annotations
 
-from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, FUNCTIONS, SIGN_UP_FUNCTION
+from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, FUNCTIONS, NOTIFY_FUNCTION, SIGN_UP_FUNCTION
 from chat.tables import TABLES, USERS_BY_NAME_INDEX
 
 Actions = tuple[str, ...]
@@ -113,6 +113,15 @@ TABLE_ACCESS: dict[str, dict[str, Actions]] = {
     # The fan-out queue's consumer: a page of the room's live connections (or the connections of a retry), posted
     # to; the ones found gone are forgotten.
     FANOUT_FUNCTION: merged(PUSH),
+    # New messages from the stream: the rooms (names, kinds), their members page by page, the members' profiles
+    # (online? previews?) and memberships (muted? read that far?), their devices; a device found gone is deleted.
+    NOTIFY_FUNCTION: {
+        "rooms": (BATCH_GET,),
+        "members": (QUERY,),
+        "users": (BATCH_GET,),
+        "memberships": (BATCH_GET,),
+        "push_subscriptions": (QUERY, DELETE),
+    },
 }
 
 # Functions that post frames to connections through the API Gateway Management API (POST only: no handler
@@ -129,6 +138,19 @@ SQS_SEND: Actions = ("sqs:SendMessage",)
 SQS_CONSUME: Actions = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 SENDS_FANOUT_JOBS: frozenset[str] = frozenset({"send_message", "typing", "rooms", FANOUT_FUNCTION})
 CONSUMES_FANOUT_JOBS: frozenset[str] = frozenset({FANOUT_FUNCTION})
+
+# The messages table's stream: read by the notifier's event source mapping, with its role (the four actions
+# Lambda's poller needs on a DynamoDB stream).
+STREAM_CONSUME: Actions = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+CONSUMES_MESSAGE_STREAM: frozenset[str] = frozenset({NOTIFY_FUNCTION})
+# The VAPID secret (Secrets Manager): the notifier signs pushes with it; `rooms` answers `getSettings` with its
+# public half.
+READS_VAPID_SECRET: frozenset[str] = frozenset({NOTIFY_FUNCTION, "rooms"})
 
 assert set(TABLE_ACCESS) == set(FUNCTIONS), "every function needs an entry, even an empty one"
 assert set(FUNCTIONS) >= SENDS_FANOUT_JOBS | CONSUMES_FANOUT_JOBS

@@ -79,6 +79,7 @@ RESERVED_CONCURRENCY: dict[str, int] = {
     "history": 20,
     "rooms": 50,  # ping keeps connections alive
     "fanout": 10,  # as many as its event source mapping's FANOUT_MAX_CONCURRENCY
+    "notify": 10,  # one invocation per shard of the messages stream at a time
 }
 
 # Lambda CPU grows with memory: 512 MB keeps the cold start (pydantic, PyJWT, Powertools) near 1 s.
@@ -102,6 +103,9 @@ SIZING: dict[str, Sizing] = {
     # send_message's. Posting is CPU-bound (about 2 ms a post): 1,769 MB is one full vCPU, a page in about 2 s.
     # The queue's visibility timeout is six times this (infra/fanout.py).
     "fanout": Sizing(1769, Duration.seconds(20)),
+    # A batch of new messages: the rooms' members read page by page, then one POST per device to its push service
+    # (5 s each at most), one after another.
+    "notify": Sizing(512, Duration.seconds(29)),
 }
 
 # The fan-out queue's event source mapping (infra/fanout.py).
@@ -116,3 +120,11 @@ FANOUT_MAX_CONCURRENCY = 10
 FANOUT_MAX_RECEIVE_COUNT = 5
 # A push older than a day is long superseded: clients have caught up with `history afterSeq`.
 FANOUT_RETENTION = Duration.days(1)
+
+# The messages stream's event source mapping (infra/notifications.py): a burst within the window is one batch,
+# and so one notification per room and device.
+NOTIFY_BATCH_SIZE = 100
+NOTIFY_MAX_BATCHING_WINDOW = Duration.seconds(5)
+# A batch that failed is retried (halved each time) this often, then skipped: its notifications are lost, the
+# messages are not (members read them when they come back).
+NOTIFY_RETRY_ATTEMPTS = 3

@@ -10,14 +10,17 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
-from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, ROUTES, SIGN_UP_FUNCTION
+from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, NOTIFY_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, Settings
 from infra.access import (
     CONSUMES_FANOUT_JOBS,
+    CONSUMES_MESSAGE_STREAM,
     POSTS_TO_CONNECTIONS,
+    READS_VAPID_SECRET,
     SENDS_FANOUT_JOBS,
     SQS_CONSUME,
     SQS_SEND,
+    STREAM_CONSUME,
     TABLE_ACCESS,
 )
 from infra.constants import ARCHITECTURE, HANDLER, LOG_RETENTION, RESERVED_CONCURRENCY, RUNTIME, SIZING
@@ -30,6 +33,7 @@ NOT_ROUTES = {
     AUTHORIZER_FUNCTION: "$connect authorizer",
     SIGN_UP_FUNCTION: "Cognito post-confirmation trigger",
     FANOUT_FUNCTION: "fan-out queue (SQS)",
+    NOTIFY_FUNCTION: "messages table stream",
 }
 
 
@@ -45,6 +49,7 @@ class ChatFunctions(Construct):
         tables: ChatTables,
         post_to_connections_arn: str,
         fanout_queue_arn: str,
+        vapid_secret_arn: str,
         reserve_concurrency: bool,
     ) -> None:
         """The functions `names` (of FUNCTIONS). `environment` goes to each, `token_settings` (TOKEN_VARIABLES) to
@@ -59,6 +64,7 @@ class ChatFunctions(Construct):
             raise ValueError(f"the authorizer's token settings are {list(TOKEN_VARIABLES)}, not {list(token_settings)}")
         self._reserve_concurrency = reserve_concurrency
         self._fanout_queue_arn = fanout_queue_arn
+        self._vapid_secret_arn = vapid_secret_arn
         layer_dir, layer_hash = build_layer()
         self.layer = aws_lambda.LayerVersion(
             self,
@@ -119,6 +125,14 @@ class ChatFunctions(Construct):
             role.add_to_policy(iam.PolicyStatement(actions=list(SQS_SEND), resources=[self._fanout_queue_arn]))
         if name in CONSUMES_FANOUT_JOBS:
             role.add_to_policy(iam.PolicyStatement(actions=list(SQS_CONSUME), resources=[self._fanout_queue_arn]))
+        if name in CONSUMES_MESSAGE_STREAM:
+            stream_arn = tables.by_name["messages"].table_stream_arn
+            assert stream_arn is not None
+            role.add_to_policy(iam.PolicyStatement(actions=list(STREAM_CONSUME), resources=[stream_arn]))
+        if name in READS_VAPID_SECRET:
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[self._vapid_secret_arn])
+            )
         suppressions = [
             NagPackSuppression(
                 id="AwsSolutions-IAM5",

@@ -9,12 +9,13 @@ from aws_cdk import App, Aspects, CfnOutput, Environment, Stack
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from chat.routes import FANOUT_FUNCTION, FUNCTIONS, SIGN_UP_FUNCTION
+from chat.routes import FANOUT_FUNCTION, FUNCTIONS, NOTIFY_FUNCTION, SIGN_UP_FUNCTION
 from infra.auth import ChatAuth
 from infra.config import ChatConfig
 from infra.constants import METRICS_NAMESPACE, SERVICE_NAME, STACK_NAME
 from infra.fanout import FanoutQueue
 from infra.functions import ChatFunctions
+from infra.notifications import Notifications
 from infra.tables import ChatTables
 from infra.web import WebSite
 from infra.websocket import WebSocketEndpoint
@@ -31,6 +32,7 @@ class ChatStack(Stack):
         )
         self.auth = auth = ChatAuth(self, "Auth", config=config, site_url=web.url)
         self.fanout = fanout = FanoutQueue(self, "Fanout")
+        self.notifications = notifications = Notifications(self, "Notifications")
         # Cognito's sign-up trigger exists only with Cognito: an external issuer signs its users up itself.
         names = [f for f in FUNCTIONS if f != SIGN_UP_FUNCTION or auth.user_pool is not None]
         self.functions = functions = ChatFunctions(
@@ -42,6 +44,8 @@ class ChatStack(Stack):
                 "CONNECTIONS_ENDPOINT_URL": endpoint.callback_url,
                 # Every function gets the same environment; only those of infra/access.py may send to it.
                 "FANOUT_QUEUE_URL": fanout.url,
+                # Only the functions of infra/access.py READS_VAPID_SECRET may read it.
+                "VAPID_SECRET_ARN": notifications.vapid_secret.secret_arn,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
@@ -54,10 +58,12 @@ class ChatStack(Stack):
             tables=tables,
             post_to_connections_arn=endpoint.post_to_connections_arn(),
             fanout_queue_arn=fanout.arn,
+            vapid_secret_arn=notifications.vapid_secret.secret_arn,
             reserve_concurrency=config.reserve_concurrency,
         )
         endpoint.add_routes(functions.by_name)
         fanout.subscribe(functions.by_name[FANOUT_FUNCTION])
+        notifications.subscribe(functions.by_name[NOTIFY_FUNCTION], tables.by_name["messages"])
         if SIGN_UP_FUNCTION in functions.by_name:
             auth.add_sign_up_trigger(functions.by_name[SIGN_UP_FUNCTION])
         web.publish({"websocketUrl": endpoint.url, "auth": auth.web_settings()})

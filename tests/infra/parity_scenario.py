@@ -14,6 +14,7 @@ settings only for the authorizer). Paths that depend on AWS's answers are provok
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import os
@@ -27,16 +28,20 @@ from typing import Any
 import boto3
 import botocore.client
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from moto import mock_aws
 
 from chat import pushes, service
-from chat.ports import FanoutJob, Identity, LiveConnection, RoomConnection
-from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, ROUTES, SIGN_UP_FUNCTION
+from chat.dynamo import DynamoChatStore
+from chat.ports import FanoutJob, Identity, LiveConnection, PushSubscription, RoomConnection
+from chat.routes import AUTHORIZER_FUNCTION, FANOUT_FUNCTION, NOTIFY_FUNCTION, ROUTES, SIGN_UP_FUNCTION
 from chat.settings import TOKEN_VARIABLES, load_settings
 from chat.tables import TABLES
 from infra.constants import STAGE_NAME
 from local import events
 from local.dynamodb import create_tables
+from tests.support.push_service import PushServiceStandIn
 
 ENDPOINT = f"https://{events.API_ID}.execute-api.{events.REGION}.amazonaws.com/{STAGE_NAME}"
 TABLE_NAMES = {spec.name: f"chat-{spec.name}" for spec in TABLES}
@@ -52,6 +57,8 @@ ENVIRONMENT = {
     # rate limiter's second, conditional write) for the rest of the scenario.
     "RATE_LIMIT_FRAMES": "1000",
     "RATE_LIMIT_WINDOW_SECONDS": "3600",
+    # The VAPID secret itself (the stack gives its ARN: the role's right to read it is tested in test_notifications).
+    "VAPID_SECRET": "parity",
     "POWERTOOLS_SERVICE_NAME": "chat",
     "POWERTOOLS_METRICS_NAMESPACE": "ChatParity",
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -339,8 +346,42 @@ def chat_session(recorder: Recorder) -> None:
     alice.send("ping")
     alice.send("dance")
     carol.connect()
+    # notify: a message to a room whose other member (dave) never connected; one of his devices is reachable, the
+    # other gone (410, deleted). The stream's records of the whole session are one batch.
+    quiet = alice.send("createRoom", name="quiet", memberIds=["dave"]).get("room", {}).get("id", "?")
+    push_service = PushServiceStandIn().start()
+    try:
+        store = DynamoChatStore(boto3.client("dynamodb"), TABLE_NAMES)
+        for path in ("/push/dave", "/gone/dave"):
+            store.add_push_subscription("dave", browser_subscription(push_service.url + path), keep=10)
+        alice.send("sendMessage", roomId=quiet, content="are you there?", clientMsgId=str(uuid.uuid4()))
+        recorder.invoke(NOTIFY_FUNCTION, {"Records": stream_records(TABLE_NAMES["messages"])})
+    finally:
+        push_service.stop()
     for user in (bob, alice, carol):
         user.disconnect()
+
+
+def browser_subscription(endpoint: str) -> PushSubscription:
+    """A subscription with real keys, as a browser makes one (the payload is encrypted for them)."""
+    public = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    encode = lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip("=")  # noqa: E731
+    return PushSubscription(endpoint, encode(public), encode(os.urandom(16)), "2027-01-15T08:00:00.000Z")
+
+
+def stream_records(table: str) -> list[dict[str, Any]]:
+    """What Lambda's event source mapping hands the notifier: the table stream's records, from its start."""
+    arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams")
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        records += streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+    return records
 
 
 def main(out: str) -> None:

@@ -13,6 +13,7 @@ from chat.errors import ChatError
 from chat.frames import error_frame, read_frame
 from chat.identity import Identity
 from chat.moderation import DEFAULT_WORDS, Moderator
+from chat.notifications import Notifications
 from chat.observability import MetricUnit, logger, metrics, trace_aws_calls, tracer
 from chat.ports import FanoutJob
 from chat.service import Caller, ChatService, Limits
@@ -106,6 +107,57 @@ def push_public_key() -> str | None:
     from chat.webpush import vapid_public_key  # cryptography's EC: loaded only where notifications are asked about
 
     return vapid_public_key(key)
+
+
+@lru_cache(maxsize=1)
+def notifications() -> Notifications | None:
+    """The notifier of this container, or None when no VAPID secret is configured (nothing to sign pushes with)."""
+    key = vapid_key()
+    if key is None:
+        return None
+    import boto3
+    from botocore.config import Config
+
+    from chat.dynamo import DynamoChatStore
+    from chat.webpush import WebPushSender
+
+    settings = load_settings()
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=settings.dynamodb_endpoint_url,
+        config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
+    )
+    return Notifications(DynamoChatStore(dynamodb, settings), WebPushSender(key, settings.vapid_subject))
+
+
+def handle_new_messages(event: dict[str, Any]) -> dict[str, Any]:
+    """The `messages` stream's event source mapping: a batch of new messages (a burst) becomes at most one
+    notification per room and device. A failure raises: Lambda retries the batch (halved on each error), and a
+    notification may then go out twice, which its topic makes harmless (the device shows the newest)."""
+    from chat.dynamo.stream import new_messages
+
+    records = event.get("Records") or []
+    messages = new_messages(records)
+    notifier = notifications()
+    if notifier is None or not messages:
+        logger.info("new messages: no notifications", records=len(records), configured=notifier is not None)
+        return {"batchItemFailures": []}
+    report = notifier.notify(messages)
+    for name, value in (
+        ("NotificationsDelivered", report.delivered),
+        ("NotificationsFailed", report.failed),
+        ("PushSubscriptionsGone", report.gone),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    logger.info(
+        "notified",
+        records=len(records),
+        rooms=len(report.rooms),
+        delivered=report.delivered,
+        failed=report.failed,
+        gone=report.gone,
+    )
+    return {"batchItemFailures": []}
 
 
 def close_service() -> None:

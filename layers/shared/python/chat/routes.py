@@ -14,6 +14,8 @@ AUTHORIZER_FUNCTION = "authorizer"
 SIGN_UP_FUNCTION = "sign_up"
 # Consumes the fan-out queue (SQS): the pushes of rooms too big to push from the send handler.
 FANOUT_FUNCTION = "fanout"
+# Reads the `messages` table's stream: notifications to members with no live connection (Web Push).
+NOTIFY_FUNCTION = "notify"
 # Query-string parameter that carries the access token on $connect (browsers cannot set WebSocket headers).
 TOKEN_QUERY_PARAMETER = "token"
 
@@ -57,4 +59,5 @@ FUNCTIONS: tuple[str, ...] = (
     SIGN_UP_FUNCTION,
     *dict.fromkeys(ROUTES.values()),
     FANOUT_FUNCTION,
+    NOTIFY_FUNCTION,
 )

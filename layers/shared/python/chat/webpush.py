@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import requests
 
 _log = logging.getLogger(__name__)
-PUSH_TIMEOUT_SECONDS = 10.0
+PUSH_TIMEOUT_SECONDS = 5.0
 
 
 def _b64(raw: bytes) -> str:
