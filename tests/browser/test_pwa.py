@@ -6,6 +6,9 @@ network is back. Screenshot: test-artifacts/screenshots/pwa-offline.png."""
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
@@ -13,6 +16,10 @@ from playwright.sync_api import expect
 from local.paths import REPO_ROOT
 from tests.browser.conftest import Contexts
 from tests.browser.people import sign_in_together, unique
+from tests.local.chat_client import start_stack_process
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -112,3 +119,51 @@ def test_signing_out_forgets_the_saved_chats(contexts: Contexts) -> None:
     expect(alice.page.page.get_by_role("textbox", name="Your name")).to_be_visible()
     saved = alice.page.page.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':offline'))")
     assert saved == []
+
+
+def deploy_next_build(dist: Path) -> str:
+    """A new deploy of `dist` in place, as `cdk deploy` makes one: the app's script under a new hashed name, the
+    index.html naming it and a sw.js precaching it under a new build id. Returns the script's new path."""
+    index = (dist / "index.html").read_text()
+    old = re.search(r'src="(/assets/index-[\w-]+\.js)"', index)
+    assert old, index
+    new = old[1].replace(".js", "-next.js")
+    shutil.copy(dist / old[1].lstrip("/"), dist / new.lstrip("/"))
+    (dist / "index.html").write_text(index.replace(old[1], new))
+    worker = (dist / "sw.js").read_text().replace(old[1], new)
+    (dist / "sw.js").write_text(re.sub(r'const BUILD_ID = "([0-9a-f]+)";', r'const BUILD_ID = "\1next";', worker))
+    return new
+
+
+def test_a_new_deploy_offers_a_reload_that_brings_the_new_version_and_drops_the_old_cache(
+    browser: Browser, web_dist: Path, tmp_path: Path
+) -> None:
+    """Its own stack, serving a copy of the build that the test deploys anew (the module's stack serves web/dist,
+    which other tests use)."""
+    dist = tmp_path / "dist"
+    shutil.copytree(web_dist, dist)
+    stack = start_stack_process(tmp_path / "stack.log", "--web-dist", str(dist))
+    opened = Contexts(browser, stack)
+    try:
+        alice = opened.open().page
+        alice.get_by_role("textbox", name="Your name").fill(unique("Alice"))
+        alice.get_by_role("button", name="Sign in").click()
+        alice.wait_for_function("navigator.serviceWorker.controller !== null")
+        (old_cache,) = alice.evaluate("caches.keys()")
+
+        new_script = deploy_next_build(dist)
+        alice.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+        prompt = alice.get_by_role("status").filter(has_text="A new version is available")
+        expect(prompt).to_be_visible()
+        expect(alice.get_by_role("status", name="Connection")).to_have_text(re.compile("^Online"))
+        with alice.expect_navigation():
+            prompt.get_by_role("button", name="Reload").click()
+        expect(alice.get_by_role("button", name="Sign out")).to_be_visible()  # still signed in
+        expect(prompt).to_have_count(0)
+        assert alice.evaluate("document.querySelector('script[type=module]').getAttribute('src')") == new_script
+        alice.wait_for_function("async cache => (await caches.keys()).join() === cache", arg=f"{old_cache}next")
+    finally:
+        opened.close()
+        assert stack.stop() == 0, stack.log()
+    problems = [problem for watch in opened.watches for problem in watch.problems]
+    assert not problems, "the page reported:\n" + "\n".join(problems)

@@ -68,7 +68,8 @@ def test_the_policy_allows_exactly_the_websocket_and_the_managed_login_domain(co
     assert _csp(cognito) == (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
         f"connect-src 'self' wss://{API_ID}.execute-api.{REGION}.amazonaws.com {login}; "
-        "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        "worker-src 'self'; manifest-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
     # The very domain the pool gets, and the one config.json sends the browser to.
     (domain,) = cognito.of_type("AWS::Cognito::UserPoolDomain").values()
