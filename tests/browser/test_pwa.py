@@ -1,7 +1,7 @@
 """The web client as an installable app: its manifest is linked and valid (icons included), its service worker
 registers and controls the page, and with the network gone a reload still opens the app on the room and
 messages loaded before, read-only (the connection says Offline, the composer is off and says why), until the
-network is back. Screenshot: test-artifacts/screenshots/pwa-offline.png."""
+network is back; a deploy offers a reload. Screenshots: test-artifacts/screenshots/pwa-offline.png, pwa-update.png."""
 
 from __future__ import annotations
 
@@ -156,6 +156,8 @@ def test_a_new_deploy_offers_a_reload_that_brings_the_new_version_and_drops_the_
         prompt = alice.get_by_role("status").filter(has_text="A new version is available")
         expect(prompt).to_be_visible()
         expect(alice.get_by_role("status", name="Connection")).to_have_text(re.compile("^Online"))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        alice.screenshot(path=SCREENSHOTS / "pwa-update.png")
         with alice.expect_navigation():
             prompt.get_by_role("button", name="Reload").click()
         expect(alice.get_by_role("button", name="Sign out")).to_be_visible()  # still signed in
