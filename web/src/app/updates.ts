@@ -81,7 +81,8 @@ function runsThisPage(worker: ServiceWorker): Promise<boolean> {
 /** "Reload": the waiting worker takes over, then the page reloads with the new version. */
 export function applyUpdate(): void {
   reloading = true;
-  if (waiting) waiting.postMessage({ type: "skipWaiting" });
+  // Another tab may have let it take over already (it was that tab's build): then only the reload is left.
+  if (waiting && waiting.state === "installed") waiting.postMessage({ type: "skipWaiting" });
   else window.location.reload();
   window.setTimeout(() => window.location.reload(), RELOAD_FALLBACK_MS);
 }
