@@ -69,6 +69,8 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, re
       setReady(true);
       return;
     }
+    // Back from the saved copy: "Loading messages…" until the client has them, not an empty room.
+    if (!client.getSnapshot().rooms.some((s) => s.room.id === roomId && s.messages.length > 0)) setReady(false);
     client
       .openRoom(roomId)
       .catch((error: unknown) => toast(`Could not load the messages: ${describe(error)}`))
