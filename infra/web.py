@@ -4,7 +4,8 @@ single-page routing), with the built client (`web/dist`, built at synth when sta
 
 Two deployments, one per cache class: `assets/*` (named after their content by vite) first, cached for a year as
 immutable and never deleted (a page loaded before a deploy still finds its chunks); then `index.html`,
-`config.json` and the other files with `no-cache`, so browsers revalidate them on every load and CloudFront
+`config.json`, the service worker `sw.js` (a cached one would keep the old app) and the other files with
+`no-cache`, so browsers revalidate them on every load and CloudFront
 keeps them for its minimum TTL (1 s); the deploy also invalidates `/*`.
 """
 

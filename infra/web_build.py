@@ -33,13 +33,15 @@ from infra.build_stamps import digest, exclusive_lock, file_contents
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # What decides the build's output. Tests and type checks live in src/ too: a change there rebuilds, which is
 # cheaper to accept than a list of exceptions that could hide a real input.
-# vite.config.ts imports dev/ (the dev server's choice of stack), so it counts as well.
+# vite.config.ts imports dev/ (the dev server's choice of stack) and pwa/ (the service worker's build step), so
+# they count as well.
 SOURCES = (
     "src",
     "public",
     "index.html",
     "vite.config.ts",
     "dev",
+    "pwa",
     "tsconfig.json",
     "package.json",
     "package-lock.json",

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from local.console import configure_console
@@ -94,6 +95,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         help="level of the handlers' own JSON logs (default WARNING; the frame lines are always shown)",
     )
+    parser.add_argument(
+        "--web-dist",
+        type=Path,
+        default=None,
+        help="the built web client to serve at / (default web/dist; tests serve a changed copy as a new deploy)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-frame lines, only start and stop")
     return parser.parse_args(argv)
 
@@ -110,6 +117,7 @@ async def serve(args: argparse.Namespace) -> None:
             access_token_seconds=args.token_lifetime,
             open_delay_seconds=args.open_delay_ms / 1000,
             handler_log_level=args.handler_log_level.upper(),
+            **({"web_dist": args.web_dist} if args.web_dist else {}),
         )
     )
     stop = asyncio.Event()

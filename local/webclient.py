@@ -5,7 +5,8 @@
 
 On AWS the same document is written next to the client in its S3 bucket, with `"mode": "cognito"` settings.
 
-- `index.html` and `config.json`: `Cache-Control: no-cache`; `assets/*` (named after their content):
+- `index.html`, `config.json`, the service worker `sw.js` and the other files outside `assets/`:
+  `Cache-Control: no-cache`; `assets/*` (named after their content):
   `public, max-age=31536000, immutable`.
 - A GET for a path that is no file, from a browser that accepts HTML, gets index.html (the app routes it).
   Anything else missing is a 404: a missing script must not come back as HTML. CloudFront answers every missing

@@ -2,6 +2,7 @@ import react from "@vitejs/plugin-react";
 import type { ServerOptions } from "vite";
 import { defineConfig } from "vitest/config";
 import { deployedConfigPlugin, deployedSite, localStackUrl } from "./dev/backend.ts";
+import { serviceWorkerPlugin } from "./pwa/plugin.ts";
 
 // Node's, untyped here (the project has no @types/node): only CHAT_BACKEND and CHAT_PORT are read.
 declare const process: { env: Record<string, string | undefined> };
@@ -23,7 +24,7 @@ export default defineConfig(({ command, mode }) => {
     server = { proxy: { "/config.json": localStack, "/auth": localStack } };
   }
   return {
-    plugins: [react(), ...(backend ? [deployedConfigPlugin(backend)] : [])],
+    plugins: [react(), serviceWorkerPlugin(), ...(backend ? [deployedConfigPlugin(backend)] : [])],
     build: {
       outDir: "dist",
       emptyOutDir: true,
@@ -32,7 +33,7 @@ export default defineConfig(({ command, mode }) => {
     },
     server,
     test: {
-      include: ["src/**/*.test.ts", "src/**/*.test.tsx", "dev/**/*.test.ts"],
+      include: ["src/**/*.test.ts", "src/**/*.test.tsx", "dev/**/*.test.ts", "pwa/**/*.test.ts"],
       environment: "node",
     },
   };

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from infra.web_headers import (
     ASSET_CACHE_CONTROL,
     FRAME_OPTIONS,
     HSTS_MAX_AGE_SECONDS,
+    MANIFEST,
     REFERRER_POLICY,
+    SERVICE_WORKER,
     SHELL_CACHE_CONTROL,
     security_headers,
 )
@@ -65,6 +68,7 @@ def test_the_policy_allows_exactly_the_websocket_and_the_managed_login_domain(co
     assert _csp(cognito) == (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
         f"connect-src 'self' wss://{API_ID}.execute-api.{REGION}.amazonaws.com {login}; "
+        "worker-src 'self'; manifest-src 'self'; "
         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
     # The very domain the pool gets, and the one config.json sends the browser to.
@@ -165,6 +169,31 @@ def test_the_app_shell_and_config_json_are_revalidated_on_every_load_and_invalid
     assert shell["Exclude"] == ["assets/*"] and shell.get("Prune", True) is True
     assert shell["DistributionPaths"] == ["/*"] and "DistributionId" in shell
     assert SHELL_CACHE_CONTROL == "no-cache"
+
+
+def test_the_service_worker_and_the_manifest_are_deployed_with_the_shell_and_revalidated_on_every_load(
+    cognito: Synth,
+) -> None:
+    """A cached sw.js would keep the old app for as long as it is cached: it goes with index.html (no-cache, and
+    the deploy's invalidation of /*), and the CSP lets the page register it and read the manifest."""
+    shell = _deployments(cognito)[SHELL_CACHE_CONTROL]
+    (built,) = [d for d in _source_dirs(cognito, shell) if (d / "index.html").is_file()]
+    worker = (built / SERVICE_WORKER).read_text()
+    assert worker == (WebProject().dist / SERVICE_WORKER).read_text()
+    assert '"/index.html"' in worker and "__PRECACHE__" not in worker
+    # Every hashed asset of this build is precached: the worker and the assets come from the same build.
+    for asset in (built / "assets").iterdir():
+        if not asset.name.endswith(".map"):
+            assert f'"/assets/{asset.name}"' in worker
+    manifest = json.loads((built / MANIFEST).read_text())
+    assert manifest["display"] == "standalone" and manifest["start_url"] == "/"
+    for icon in manifest["icons"]:
+        assert (built / icon["src"].lstrip("/")).is_file()
+    assert not any(
+        fnmatch(name, pattern) for name in (SERVICE_WORKER, MANIFEST) for pattern in shell["Properties"]["Exclude"]
+    )
+    assert SHELL_CACHE_CONTROL == "no-cache"
+    assert "worker-src 'self';" in _csp(cognito) and "manifest-src 'self';" in _csp(cognito)
 
 
 def test_config_json_names_the_websocket_and_the_sign_in_endpoints(cognito: Synth) -> None:

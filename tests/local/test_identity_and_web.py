@@ -248,11 +248,15 @@ def built_client(root: Path) -> Path:
     (dist / "index.html").write_text(APP_SHELL)
     (dist / "assets" / "index-3f2a9c.js").write_text("console.log('chat')")
     (dist / "robots.txt").write_text("User-agent: *")
+    (dist / "sw.js").write_text(SERVICE_WORKER)
+    (dist / "manifest.webmanifest").write_text(MANIFEST)
     (dist / ".hidden").write_text("not for the web")
     (root / "secret.txt").write_text("outside dist")
     return dist
 
 
+SERVICE_WORKER = 'const PRECACHE = ["/index.html"];'
+MANIFEST = '{"name": "Chat", "start_url": "/"}'
 APP_SHELL = '<!doctype html><html><head><script type="module" src="/assets/index-3f2a9c.js"></script></head></html>'
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
@@ -276,6 +280,24 @@ def test_the_built_client_is_served_at_the_root_and_revalidated_on_every_load(
                 assert headers["Cache-Control"] == "no-cache"
             status, headers, _ = await fetch(f"{stack.url}/robots.txt")
             assert (status, headers["Cache-Control"]) == (200, "no-cache"), "only hashed names are kept long"
+
+    run(scenario())
+
+
+def test_the_service_worker_and_the_manifest_are_revalidated_on_every_load_and_allowed_by_the_policy(
+    fakes: FakeFunctions, tmp_path: Path
+) -> None:
+    """A cached sw.js would keep an old app after a deploy: it is revalidated like index.html (as on CloudFront)."""
+
+    async def scenario() -> None:
+        async with fake_stack(fakes, web_dist=built_client(tmp_path)) as stack:
+            status, headers, text = await fetch(f"{stack.url}/sw.js")
+            assert (status, text, headers["Cache-Control"]) == (200, SERVICE_WORKER, "no-cache")
+            assert headers["Content-Type"].split(";")[0] in ("text/javascript", "application/javascript")
+            assert "worker-src 'self';" in headers["Content-Security-Policy"]
+            status, headers, text = await fetch(f"{stack.url}/manifest.webmanifest")
+            assert (status, text, headers["Cache-Control"]) == (200, MANIFEST, "no-cache")
+            assert "manifest-src 'self';" in headers["Content-Security-Policy"]
 
     run(scenario())
 

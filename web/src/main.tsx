@@ -2,6 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./app/App";
 import { applyStoredTheme } from "./app/hooks";
+import { registerServiceWorker } from "./app/updates";
 import "./app/theme.css";
 import "./app/app.css";
 
@@ -15,3 +16,4 @@ if (root) {
     </StrictMode>,
   );
 }
+registerServiceWorker();

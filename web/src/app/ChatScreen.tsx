@@ -1,15 +1,16 @@
 /* The signed-in app: one ChatClient for the session, the room list beside the open conversation (one or the
  * other on a phone), dialogs, error toasts and the screen-reader announcer. */
 
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { AppConfig, Auth, SignedInUser } from "../auth";
-import { ChatClient, localStorageStore, memoryStore, type ChatSnapshot, type KeyValueStore } from "../client";
+import { ChatClient, type ChatSnapshot, type OfflineSnapshots } from "../client";
 import { Announcer, useAnnouncer } from "./Announcer";
 import { Conversation } from "./Conversation";
 import { NewDirectDialog } from "./dialogs/NewDirectDialog";
 import { NewGroupDialog } from "./dialogs/NewGroupDialog";
 import { describeRequestError } from "./format";
 import { ClientContext, useChatSnapshot, useClient, useMediaQuery } from "./hooks";
+import { mayKeepOffline, offlineSnapshots, userStore } from "./offline";
 import { RoomList } from "./RoomList";
 import { roomDisplayName } from "./rooms";
 import { ToastProvider, useToast } from "./Toasts";
@@ -64,7 +65,11 @@ export function ChatScreen({ config, auth, user, onSignOut, onSessionEnded }: Pr
 
 function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | "auth">) {
   const client = useClient();
-  const snapshot = useChatSnapshot(client);
+  const live = useChatSnapshot(client);
+  const offline = useOfflineCopy(user.id, live);
+  // Until the client has loaded the rooms (no network, or still connecting), the copy saved last time, read-only.
+  const readOnly = !live.roomsLoaded && offline.saved !== null;
+  const snapshot: ChatSnapshot = readOnly && offline.saved ? { ...offline.saved, connection: live.connection } : live;
   const toast = useToast();
   const narrow = useMediaQuery(NARROW);
   const [selectedId, setSelectedId] = useState<string | null>(() => readSelectedRoom());
@@ -81,10 +86,16 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
     writeSelectedRoom(roomId);
   }, []);
 
+  // Its latest messages are kept for offline use.
+  const openedId = selected?.room.id ?? null;
+  useEffect(() => {
+    if (openedId) offline.snapshots.opened(openedId);
+  }, [openedId, offline.snapshots]);
+
   // A room that is gone (left here or in another tab) closes.
   useEffect(() => {
-    if (snapshot.roomsLoaded && selectedId && !selected) select(null);
-  }, [snapshot.roomsLoaded, selectedId, selected, select]);
+    if (!readOnly && snapshot.roomsLoaded && selectedId && !selected) select(null);
+  }, [readOnly, snapshot.roomsLoaded, selectedId, selected, select]);
 
   useEffect(() => {
     if (snapshot.connection.status === "signedOut") onSessionEnded(snapshot.connection.reason);
@@ -142,8 +153,13 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
 
   const view = narrow && selected ? "conversation" : "list";
   return (
-    <div className="app" data-view={view}>
+    <div className="app" data-view={view} data-saved-copy={readOnly || undefined}>
       <TopBar me={me} connection={snapshot.connection} onSignOut={onSignOut} />
+      {readOnly && offline.saved && (
+        <p className="offline-note" role="note">
+          Showing the chats saved on this device{savedWhen(offline.savedAt)}. They update once the connection is back.
+        </p>
+      )}
       <main className="workspace">
         <div className="sidebar">
           <RoomList
@@ -154,6 +170,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
             onSelect={select}
             onNewGroup={() => setDialog("group")}
             onNewDirect={() => setDialog("direct")}
+            readOnly={readOnly}
           />
         </div>
         <div className="main">
@@ -166,6 +183,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
               narrow={narrow}
               focusOnOpen={openedByUser}
               online={snapshot.connection.status === "online"}
+              readOnly={readOnly}
               onBack={back}
             />
           ) : (
@@ -181,6 +199,34 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
       <Announcer announcements={announcements} />
     </div>
   );
+}
+
+/** Keeps a bounded copy of the chats for offline use (saved a second after they change, and when the page
+ * goes away); `saved` is the copy found when the screen opened. */
+const OFFLINE_SAVE_DELAY_MS = 1000;
+
+function useOfflineCopy(userId: string, live: ChatSnapshot) {
+  const snapshots = useMemo<OfflineSnapshots>(() => offlineSnapshots(userId), [userId]);
+  const [found] = useState(() => snapshots.load(userId));
+  const latest = useRef(live);
+  latest.current = live;
+  useEffect(() => {
+    if (!live.roomsLoaded) return;
+    const timer = window.setTimeout(() => mayKeepOffline(userId) && snapshots.save(live), OFFLINE_SAVE_DELAY_MS);
+    return () => window.clearTimeout(timer);
+  }, [live, snapshots, userId]);
+  useEffect(() => {
+    const flush = () => mayKeepOffline(userId) && snapshots.save(latest.current);
+    window.addEventListener("pagehide", flush);
+    return () => window.removeEventListener("pagehide", flush);
+  }, [snapshots, userId]);
+  return { snapshots, saved: found?.snapshot ?? null, savedAt: found?.savedAt ?? null };
+}
+
+function savedWhen(savedAt: number | null): string {
+  if (savedAt === null) return "";
+  const date = new Date(savedAt);
+  return ` at ${date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`;
 }
 
 /** Presence dots of the direct chats in the list: presence pushes only tell changes, so after each connect the
@@ -223,16 +269,6 @@ function useDocumentTitle(snapshot: ChatSnapshot) {
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Chat` : "Chat";
   }, [unread]);
-}
-
-/** The client's persisted state (outbox, read markers, last seqs), one namespace per user so that two people
- * signing in on one browser never share an outbox; in memory when the browser refuses storage. */
-function userStore(userId: string): KeyValueStore {
-  try {
-    return localStorageStore(window.localStorage, `chat:${userId}:`);
-  } catch {
-    return memoryStore();
-  }
 }
 
 function readSelectedRoom(): string | null {

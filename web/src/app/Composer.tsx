@@ -18,6 +18,8 @@ interface Props {
   onSent: () => void;
   /** Shown under the box while not connected: messages wait in the outbox. */
   offlineHint: boolean;
+  /** Read-only (the saved copy shown offline): the composer is off, and says why. */
+  disabledReason?: string | null;
   handle: Ref<ComposerHandle>;
 }
 
@@ -28,7 +30,7 @@ export function cleanContent(text: string): string {
   return text.replace(/^(\s*\n)+/, "").trimEnd();
 }
 
-export function Composer({ roomId, roomName, replyTo, onCancelReply, onSent, offlineHint, handle }: Props) {
+export function Composer({ roomId, roomName, replyTo, onCancelReply, onSent, offlineHint, disabledReason = null, handle }: Props) {
   const client = useClient();
   const [text, setText] = useState(() => drafts.get(roomId) ?? "");
   const typing = useRef(false);
@@ -73,7 +75,7 @@ export function Composer({ roomId, roomName, replyTo, onCancelReply, onSent, off
   };
 
   const send = () => {
-    if (!content || tooLong) return;
+    if (!content || tooLong || disabledReason) return;
     client.send(roomId, content, replyTo?.id ? { replyToId: replyTo.id } : undefined);
     change("");
     drafts.delete(roomId);
@@ -127,13 +129,16 @@ export function Composer({ roomId, roomName, replyTo, onCancelReply, onSent, off
           onBlur={() => setTyping(false)}
           aria-describedby={`${id}-hint`}
           aria-invalid={tooLong || undefined}
+          disabled={disabledReason !== null}
         />
-        <button type="submit" className="button primary send" disabled={!content || tooLong}>
+        <button type="submit" className="button primary send" disabled={!content || tooLong || disabledReason !== null}>
           Send
         </button>
       </div>
       <p className="composer-hint" id={`${id}-hint`}>
-        {tooLong ? (
+        {disabledReason ? (
+          disabledReason
+        ) : tooLong ? (
           <span className="form-error">
             {length - LIMITS.maxContentChars} characters too long (at most {LIMITS.maxContentChars}).
           </span>

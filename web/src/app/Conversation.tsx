@@ -25,14 +25,19 @@ interface Props {
   /** Opened by the user just now (not restored on reload): focus moves into the conversation. */
   focusOnOpen: boolean;
   online: boolean;
+  /** Showing the copy saved on this device (no connection yet): read-only until the client has loaded the room. */
+  readOnly?: boolean;
   onBack: () => void;
 }
+
+/** Why the composer and the actions are off in a read-only (saved) conversation. */
+export const READ_ONLY_REASON = "Offline: showing the messages saved on this device. Sending works again once connected.";
 
 const HIGHLIGHT_MS = 2000;
 /** A reply's parent at most this many messages before the oldest loaded is loaded in place; further, fetched alone. */
 const MAX_JUMP_BACK = 500;
 
-export function Conversation({ state, users, me, narrow, focusOnOpen, online, onBack }: Props) {
+export function Conversation({ state, users, me, narrow, focusOnOpen, online, readOnly = false, onBack }: Props) {
   const client = useClient();
   const toast = useToast();
   const { room, messages, isAdmin } = state;
@@ -59,6 +64,13 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
   // The list shows once the latest page is there, so it can open at the first unread message.
   const [ready, setReady] = useState(false);
   useEffect(() => {
+    // The saved copy is all there is until the client has the rooms: it loads the room then.
+    if (readOnly) {
+      setReady(true);
+      return;
+    }
+    // Back from the saved copy: "Loading messages…" until the client has them, not an empty room.
+    if (!client.getSnapshot().rooms.some((s) => s.room.id === roomId && s.messages.length > 0)) setReady(false);
     client
       .openRoom(roomId)
       .catch((error: unknown) => toast(`Could not load the messages: ${describe(error)}`))
@@ -66,7 +78,7 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
     client.refreshPresence(roomId).catch(() => {
       // Presence is a nicety: the header shows what is known.
     });
-  }, [client, roomId, toast]);
+  }, [client, roomId, toast, readOnly]);
 
   // On a phone the room list disappears: focus moves to the conversation's heading (not the composer: that
   // would pop the keyboard up over the messages). With a keyboard, to the composer, so typing starts at once.
@@ -86,8 +98,8 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
     return 0;
   }, [messages]);
   useEffect(() => {
-    if (atBottom && visible && newestSeq > state.readSeq) client.markRead(roomId, newestSeq);
-  }, [atBottom, visible, newestSeq, state.readSeq, client, roomId]);
+    if (!readOnly && atBottom && visible && newestSeq > state.readSeq) client.markRead(roomId, newestSeq);
+  }, [readOnly, atBottom, visible, newestSeq, state.readSeq, client, roomId]);
 
   // A read receipt under the user's newest message: "Seen" in a direct chat, "Seen by N" in a group.
   const seen = useMemo(() => {
@@ -100,8 +112,9 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
   }, [messages, state.readBy, me.id, room.isGroup]);
 
   const loadOlder = useCallback(() => {
+    if (readOnly) return;
     client.loadOlder(roomId).catch((error: unknown) => toast(`Could not load older messages: ${describe(error)}`));
-  }, [client, roomId, toast]);
+  }, [client, roomId, toast, readOnly]);
 
   const highlight = useCallback((id: string) => {
     setHighlightId(id);
@@ -202,6 +215,7 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
           canDelete={own || isAdmin}
           editing={message.key === editingKey}
           seenLabel={seen?.key === message.key ? seen.label : undefined}
+          readOnly={readOnly}
           onReply={reply}
           onJumpToParent={jump}
           onRetry={retry}
@@ -213,7 +227,7 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
         />
       );
     },
-    [now, me.id, byId, highlightId, reply, jump, retry, discard, client, roomId, isAdmin, editingKey, startEdit, saveEdit, react, seen],
+    [now, me.id, byId, highlightId, reply, jump, retry, discard, client, roomId, isAdmin, editingKey, startEdit, saveEdit, react, seen, readOnly],
   );
 
   const leave = async () => {
@@ -251,15 +265,15 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
         </div>
         {room.isGroup && (
           <div className="conversation-actions">
-            <button type="button" className="button subtle small" onClick={() => setShowingMembers(true)}>
+            <button type="button" className="button subtle small" onClick={() => setShowingMembers(true)} disabled={readOnly} title={readOnly ? READ_ONLY_REASON : undefined}>
               Members
             </button>
-            {isAdmin && !narrow && (
+            {isAdmin && !narrow && !readOnly && (
               <button type="button" className="button subtle small" onClick={() => setAddingMembers(true)}>
                 Add members
               </button>
             )}
-            <button type="button" className="button subtle small danger" onClick={() => void leave()} disabled={leaving}>
+            <button type="button" className="button subtle small danger" onClick={() => void leave()} disabled={leaving || readOnly} title={readOnly ? READ_ONLY_REASON : undefined}>
               Leave
             </button>
           </div>
@@ -304,6 +318,7 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, on
         }}
         onSent={sent}
         offlineHint={!online}
+        disabledReason={readOnly ? READ_ONLY_REASON : null}
       />
       {addingMembers && <AddMembersDialog room={room} meId={me.id} onClose={() => setAddingMembers(false)} />}
       {showingMembers && (

@@ -30,6 +30,8 @@ interface Props {
   onSaveEdit: (message: ChatMessage, content: string) => void;
   onDelete: (message: ChatMessage) => void;
   onReact: (message: ChatMessage, emoji: Emoji) => void;
+  /** The saved copy shown offline: no actions, reactions shown but not clickable. */
+  readOnly?: boolean;
 }
 
 export const MessageItem = memo(function MessageItem({
@@ -49,6 +51,7 @@ export const MessageItem = memo(function MessageItem({
   onSaveEdit,
   onDelete,
   onReact,
+  readOnly = false,
 }: Props) {
   const [actionsOpen, setActionsOpen] = useState(false);
   const [picking, setPicking] = useState(false);
@@ -137,6 +140,7 @@ export const MessageItem = memo(function MessageItem({
                   aria-label={reactionLabel(emoji, count)}
                   title={mine ? `You reacted with ${emoji}: choose to take it back` : `React with ${emoji}`}
                   onClick={() => onReact(message, emoji)}
+                  disabled={readOnly}
                 >
                   <span aria-hidden="true">{emoji}</span> <span aria-hidden="true">{count}</span>
                 </button>
@@ -147,7 +151,7 @@ export const MessageItem = memo(function MessageItem({
         {seenLabel && <p className="seen-label">{seenLabel}</p>}
         {own && message.status !== "sent" && <DeliveryStatus message={message} onRetry={onRetry} onDiscard={onDiscard} />}
       </div>
-      {!deleted && !editing && (
+      {!deleted && !editing && !readOnly && (
         <>
           <button
             type="button"

@@ -15,9 +15,13 @@ interface Props {
   onSelect: (roomId: string) => void;
   onNewGroup: () => void;
   onNewDirect: () => void;
+  /** Showing the chats saved on this device (no connection yet): nothing can be created. */
+  readOnly?: boolean;
 }
 
-export function RoomList({ snapshot, meId, selectedId, focusRoomId, onSelect, onNewGroup, onNewDirect }: Props) {
+const READ_ONLY_REASON = "Not connected: chats can be started once the connection is back.";
+
+export function RoomList({ snapshot, meId, selectedId, focusRoomId, onSelect, onNewGroup, onNewDirect, readOnly = false }: Props) {
   const now = useNow(60_000);
   const listRef = useRef<HTMLUListElement>(null);
 
@@ -33,10 +37,10 @@ export function RoomList({ snapshot, meId, selectedId, focusRoomId, onSelect, on
           Chats
         </h2>
         <div className="pane-actions">
-          <button type="button" className="button subtle small" onClick={onNewDirect}>
+          <button type="button" className="button subtle small" onClick={onNewDirect} disabled={readOnly} title={readOnly ? READ_ONLY_REASON : undefined}>
             New direct chat
           </button>
-          <button type="button" className="button subtle small" onClick={onNewGroup}>
+          <button type="button" className="button subtle small" onClick={onNewGroup} disabled={readOnly} title={readOnly ? READ_ONLY_REASON : undefined}>
             New group
           </button>
         </div>

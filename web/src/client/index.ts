@@ -11,3 +11,4 @@ export { ChatRequestError } from "./errors";
 export { ChatClient } from "./client";
 export { backoffDelay } from "./connection";
 export { contentProblem } from "./outbox";
+export { OfflineSnapshots, type OfflineView } from "./offline";
