@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration, aws_lambda, aws_logs
 
+from chat.notifications import NOTIFY_BATCHING_WINDOW_SECONDS
 from chat.pushes import FANOUT_JOBS_PER_INVOCATION
 
 STACK_NAME = "ServerlessChat"
@@ -121,10 +122,7 @@ FANOUT_MAX_RECEIVE_COUNT = 5
 # A push older than a day is long superseded: clients have caught up with `history afterSeq`.
 FANOUT_RETENTION = Duration.days(1)
 
-# The messages stream's event source mapping (infra/notifications.py): a burst within the window is one batch,
-# and so one notification per room and device.
-NOTIFY_BATCH_SIZE = 100
-NOTIFY_MAX_BATCHING_WINDOW = Duration.seconds(5)
-# A batch that failed is retried (halved each time) this often, then skipped: its notifications are lost, the
+# The messages stream's event source mapping (infra/notifications.py; chat.notifications says why). A batch that
+# failed is retried (halved each time) NOTIFY_RETRY_ATTEMPTS times, then skipped: its notifications are lost, the
 # messages are not (members read them when they come back).
-NOTIFY_RETRY_ATTEMPTS = 3
+NOTIFY_MAX_BATCHING_WINDOW = Duration.seconds(NOTIFY_BATCHING_WINDOW_SECONDS)

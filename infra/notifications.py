@@ -14,7 +14,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra.constants import NOTIFY_BATCH_SIZE, NOTIFY_MAX_BATCHING_WINDOW, NOTIFY_RETRY_ATTEMPTS
+from chat.notifications import NOTIFY_BATCH_SIZE, NOTIFY_RETRY_ATTEMPTS
+from infra.constants import NOTIFY_MAX_BATCHING_WINDOW
 
 
 class Notifications(Construct):

@@ -101,7 +101,9 @@ class EmbeddedDynamoDB:
             self._thread.join(timeout=10)
         self._server = self._thread = None
 
-    def client(self, region: str = "us-east-1", service: Literal["dynamodb", "sqs"] = "dynamodb") -> Any:
+    def client(
+        self, region: str = "us-east-1", service: Literal["dynamodb", "sqs", "dynamodbstreams"] = "dynamodb"
+    ) -> Any:
         """A client of this server: moto serves every AWS service on the one endpoint, one request at a time."""
         return boto3.client(
             service,

@@ -26,7 +26,8 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from chat.routes import FANOUT_FUNCTION, FUNCTIONS
+from chat.notifications import NOTIFY_BATCH_SIZE, NOTIFY_BATCHING_WINDOW_SECONDS, NOTIFY_RETRY_ATTEMPTS
+from chat.routes import FANOUT_FUNCTION, FUNCTIONS, NOTIFY_FUNCTION
 from chat.settings import Settings, load_settings
 from chat.tables import TABLES
 from local.console import FrameLog
@@ -36,7 +37,10 @@ from local.functions import FunctionRunner, LambdaHandler, load_handlers
 from local.gateway import GatewayLimits, ManagementApiInProcess, WebSocketGateway, websocket_paths_only
 from local.identity import DevIdentityProvider
 from local.paths import WEB_DIST
+from local.push_service import LOCAL_PUSH_ORIGIN, add_push_service
+from local.push_service import ROUTE as PUSH_SERVICE_ROUTE
 from local.queue_poller import FanoutQueues, QueuePoller, create_fanout_queues
+from local.stream_poller import StreamPoller
 from local.webclient import add_web_client
 
 log = logging.getLogger("local.stack")
@@ -73,6 +77,8 @@ class StackOptions:
     fanout_visibility_timeout_seconds: int = 30
     fanout_max_receive_count: int = 5
     fanout_pollers: int = 2
+    # The messages stream into the notifier (infra/notifications.py on AWS): a burst within the window is one batch.
+    notify_batching_window_seconds: float = NOTIFY_BATCHING_WINDOW_SECONDS
     extra_environment: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -103,6 +109,7 @@ def handler_environment(
         AWS_SECRET_ACCESS_KEY="local",
         # A VAPID key of this run's own: `settings` hands its public half to browsers that subscribe to pushes.
         VAPID_SECRET=secrets.token_urlsafe(32),
+        PUSH_ENDPOINT_REWRITE=f"{LOCAL_PUSH_ORIGIN}={base_url}{PUSH_SERVICE_ROUTE}",
         POWERTOOLS_SERVICE_NAME="chat",
         POWERTOOLS_METRICS_NAMESPACE="chat-local",
         POWERTOOLS_TRACE_DISABLED="true",
@@ -139,6 +146,7 @@ class LocalStack:
         self._dynamodb: EmbeddedDynamoDB | None = None
         self._runner: FunctionRunner | None = None
         self._poller: QueuePoller | None = None
+        self._stream_poller: StreamPoller | None = None
         self.fanout_queues: FanoutQueues | None = None
         self._app_runner: web.AppRunner | None = None
         self._saved_environment: dict[str, str | None] = {}
@@ -206,6 +214,18 @@ class LocalStack:
                 threads=options.fanout_pollers,
             )
             self._poller.start()
+        if self._dynamodb is not None and self._runner.has(NOTIFY_FUNCTION):
+            self._stream_poller = StreamPoller(
+                self._dynamodb.client(REGION),
+                self._dynamodb.client(REGION, "dynamodbstreams"),
+                table_names(options.table_prefix)["messages"],
+                self._runner,
+                NOTIFY_FUNCTION,
+                batch_size=NOTIFY_BATCH_SIZE,
+                batching_window_seconds=options.notify_batching_window_seconds,
+                retry_attempts=NOTIFY_RETRY_ATTEMPTS,
+            )
+            self._stream_poller.start()
         self.identity = DevIdentityProvider(
             self.url, options.audience, self._runner, access_token_seconds=options.access_token_seconds
         )
@@ -223,6 +243,7 @@ class LocalStack:
         add_http_log(app, FrameLog())
         self.identity.add_routes(app)
         self.gateway.add_routes(app, WEBSOCKET_PATH)
+        add_push_service(app)
         add_web_client(app, options.web_dist, self.websocket_url)
         self._app_runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
         await self._app_runner.setup()
@@ -247,6 +268,9 @@ class LocalStack:
             # In a thread: a batch in flight posts to the gateway, which this event loop serves.
             await asyncio.to_thread(self._poller.stop)
             self._poller = None
+        if self._stream_poller is not None:
+            await asyncio.to_thread(self._stream_poller.stop)
+            self._stream_poller = None
         if self.gateway is not None:
             await self.gateway.shutdown()
         if self._management_api is not None:

@@ -9,8 +9,8 @@ import json
 from cdk_template import references
 from stack_synth import Synth
 
+from chat.notifications import NOTIFY_BATCH_SIZE, NOTIFY_RETRY_ATTEMPTS
 from chat.routes import NOTIFY_FUNCTION
-from infra.constants import NOTIFY_BATCH_SIZE, NOTIFY_RETRY_ATTEMPTS
 
 
 def test_the_notifier_reads_new_messages_from_the_messages_stream_in_bursts(cognito: Synth) -> None:

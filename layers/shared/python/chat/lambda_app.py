@@ -127,7 +127,10 @@ def notifications() -> Notifications | None:
         endpoint_url=settings.dynamodb_endpoint_url,
         config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
     )
-    return Notifications(DynamoChatStore(dynamodb, settings), WebPushSender(key, settings.vapid_subject))
+    rewrite = settings.push_endpoint_rewrite
+    prefix, _, replacement = (rewrite or "").partition("=")
+    sender = WebPushSender(key, settings.vapid_subject, endpoint_rewrite=(prefix, replacement) if rewrite else None)
+    return Notifications(DynamoChatStore(dynamodb, settings), sender)
 
 
 def handle_new_messages(event: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,11 @@ MEMBERS_PAGE = 100
 # How long a push service keeps a notification for a device that is offline: a day, then it is stale news.
 NOTIFICATION_TTL_SECONDS = 24 * 3600
 PREVIEW_CHARS = 100
+# The stream's event source mapping (infra/notifications.py; locally local/stream_poller.py): a burst of messages
+# within the window is one batch, and so one notification per room and device; a failed batch is retried.
+NOTIFY_BATCH_SIZE = 100
+NOTIFY_BATCHING_WINDOW_SECONDS = 5
+NOTIFY_RETRY_ATTEMPTS = 3
 
 
 @dataclass

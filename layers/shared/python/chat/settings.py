@@ -54,6 +54,8 @@ class Settings(BaseModel):
     vapid_secret: SecretStr | None = Field(default=None, alias="VAPID_SECRET")
     # Who runs this deployment, for push services' operators (the VAPID `sub` claim).
     vapid_subject: str = Field(default="mailto:chat-operators@example.invalid", alias="VAPID_SUBJECT")
+    # The local stack only: "{prefix}={replacement}", push endpoints under `prefix` go to its stand-in push service.
+    push_endpoint_rewrite: str | None = Field(default=None, alias="PUSH_ENDPOINT_REWRITE")
 
     # Token verification (TOKEN_VARIABLES): None where unset.
     jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")

@@ -58,21 +58,34 @@ def vapid_public_key(encoded: str) -> str:
 class WebPushSender:
     """One POST per notification to the device's push service, signed with the VAPID key."""
 
-    def __init__(self, private_key: str, subject: str, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        private_key: str,
+        subject: str,
+        session: requests.Session | None = None,
+        *,
+        endpoint_rewrite: tuple[str, str] | None = None,
+    ) -> None:
+        """`endpoint_rewrite` (prefix, replacement): the local stack's stand-in push service takes the endpoints
+        under a made-up https origin, so that subscriptions stay https-only as on AWS."""
         from py_vapid import Vapid02  # the notifier's imports only: no other function loads them
 
         self._vapid = Vapid02.from_raw(private_key.encode())
         self._subject = subject  # a mailto: or https: contact for the push service's operators
         self._session = session
+        self._rewrite = endpoint_rewrite
 
     def send(self, subscription: PushSubscription, payload: bytes, *, topic: str, ttl_seconds: int) -> PushOutcome:
         from pywebpush import WebPushException, webpush
 
         if subscription.platform != "webpush":
             return "failed"  # a mobile app's token: its sender (FCM, APNs) is not built yet
+        endpoint = subscription.endpoint
+        if self._rewrite is not None and endpoint.startswith(self._rewrite[0]):
+            endpoint = self._rewrite[1] + endpoint.removeprefix(self._rewrite[0])
         try:
             webpush(
-                {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}},
+                {"endpoint": endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}},
                 payload.decode(),
                 vapid_private_key=self._vapid,
                 vapid_claims={"sub": self._subject},
