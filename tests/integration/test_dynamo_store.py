@@ -843,3 +843,12 @@ def test_only_a_member_passes_the_membership_check(store: ChatStore) -> None:
     for room_id, user_id in ((room.id, "bob"), ("r_missing", "alice")):
         with pytest.raises(Forbidden):
             store.require_member(room_id, user_id)
+
+
+def test_removing_only_the_avatar_changes_the_profile(store: ChatStore) -> None:
+    connect(store, "alice", "c1")
+    store.update_profile("alice", name=None, avatar_url="https://img.test/a.png")
+
+    user = store.update_profile("alice", name=None, avatar_url="")
+
+    assert user.avatar_url is None and store.get_users(["alice"])["alice"].avatar_url is None

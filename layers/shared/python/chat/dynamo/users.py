@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -89,6 +89,8 @@ class UserStore:
             for part in (f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "")
             if part
         )
+        # Only removing the avatar uses no value, and DynamoDB refuses an empty ExpressionAttributeValues.
+        optional: dict[str, Any] = {"ExpressionAttributeValues": values} if values else {}
         with aws_errors("update_profile"):
             try:
                 attributes = self._client.update_item(
@@ -97,8 +99,8 @@ class UserStore:
                     UpdateExpression=expression,
                     ConditionExpression="attribute_exists(#userId)",
                     ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
+                    **optional,
                 )["Attributes"]
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
