@@ -176,9 +176,16 @@ class ChatPage:
         """Each content in exactly one message, in this order (the log shows them oldest first)."""
         for content in contents:
             expect(self.message(content)).to_have_count(1)
-        texts = self.messages.all_inner_texts()
-        positions = [next(i for i, text in enumerate(texts) if content in text) for content in contents]
-        assert positions == sorted(positions), f"out of order: {texts}"
+        # Read until the list holds them all: it may re-render in between (the saved copy giving way to the
+        # loaded room after a reload), as `expect` itself retries.
+        texts: list[str] = []
+        for _ in range(50):
+            texts = self.messages.all_inner_texts()
+            if all(any(content in text for text in texts) for content in contents):
+                break
+            self.page.wait_for_timeout(100)
+        positions = [next((i for i, text in enumerate(texts) if content in text), -1) for content in contents]
+        assert -1 not in positions and positions == sorted(positions), f"missing or out of order: {texts}"
 
 
 def search_people(dialog: Locator) -> Locator:
