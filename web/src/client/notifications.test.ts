@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { subscriptionInfo } from "./notifications";
-import { harness, room, settle } from "./testing";
+import { harness, ME, room, settle } from "./testing";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -15,7 +15,11 @@ const DEVICE = { endpoint: "https://push.example/a", keys: { p256dh: "BPub", aut
 describe("notification settings", () => {
   it("asks the settings on every open and keeps them (and their pushes) in the snapshot", async () => {
     const h = harness();
-    const socket = await h.connect();
+    h.client.start(ME);
+    await settle();
+    const socket = h.socket();
+    socket.open();
+    await settle();
     expect(h.client.getSnapshot().notifications).toBeNull();
     socket.answer("getSettings", { type: "settings", showPreviews: true, pushPublicKey: "BKey" });
     await settle();
@@ -65,7 +69,7 @@ describe("push subscription", () => {
     socket.answer("registerPush", { type: "pushRegistered", endpoint: DEVICE.endpoint, registered: true });
     await on;
 
-    socket.close(1006); // the connection drops: the next one registers again
+    socket.drop(); // the connection drops: the next one registers again
     await vi.advanceTimersByTimeAsync(60_000);
     const next = await h.reopen();
     expect(next).not.toBe(socket);
