@@ -9,7 +9,7 @@ import { ConfirmDialog } from "./dialogs/ConfirmDialog";
 import { MembersDialog } from "./dialogs/MembersDialog";
 import { describeRequestError, errorMessage, formatDay, formatPresence, formatTyping } from "./format";
 import { useClient, useDocumentVisible, useNow } from "./hooks";
-import { BackIcon, DownIcon } from "./icons";
+import { BackIcon, BellOffIcon, DownIcon } from "./icons";
 import { MessageItem } from "./MessageItem";
 import { MessageList, type MessageListHandle } from "./MessageList";
 import { otherMemberId, roomDisplayName } from "./rooms";
@@ -263,8 +263,21 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, re
           </h2>
           <RoomSubtitle state={state} users={users} meId={me.id} />
         </div>
-        {room.isGroup && (
-          <div className="conversation-actions">
+        <div className="conversation-actions">
+          {!readOnly && (
+            <button
+              type="button"
+              className={`button subtle small mute-toggle${room.muted ? " is-muted" : ""}`}
+              aria-pressed={room.muted}
+              onClick={() => void client.muteRoom(roomId, !room.muted).catch((error: unknown) => toast(`Could not change the notifications: ${describe(error)}`))}
+              title={room.muted ? "No notifications from this chat: click to unmute" : "Mute this chat's notifications"}
+            >
+              {room.muted && <BellOffIcon size={14} />}
+              {room.muted ? "Muted" : "Mute notifications"}
+            </button>
+          )}
+          {room.isGroup && (
+            <>
             <button type="button" className="button subtle small" onClick={() => setShowingMembers(true)} disabled={readOnly} title={readOnly ? READ_ONLY_REASON : undefined}>
               Members
             </button>
@@ -276,8 +289,9 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, re
             <button type="button" className="button subtle small danger" onClick={() => void leave()} disabled={leaving || readOnly} title={readOnly ? READ_ONLY_REASON : undefined}>
               Leave
             </button>
-          </div>
-        )}
+            </>
+          )}
+        </div>
       </header>
       <div className="conversation-body">
         {ready && (

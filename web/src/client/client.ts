@@ -317,6 +317,16 @@ export class ChatClient {
     if (next) await this.request({ action: "registerPush", subscription: next });
   }
 
+  /** The endpoint of the device registered on every open, if any. */
+  pushEndpoint(): string | null {
+    return this.notifications.device?.endpoint ?? null;
+  }
+
+  /** Stops notifying a device this client was not told of (subscribed before a reload). */
+  async unregisterPush(endpoint: string): Promise<void> {
+    await this.request({ action: "unregisterPush", endpoint });
+  }
+
   // ---- connection events -----------------------------------------------------------------------------------
 
   private setConnectionState(state: ConnectionState): void {
