@@ -23,7 +23,7 @@ from typing import Any
 import http_ece
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from local.paths import REPO_ROOT
 from tests.browser.chat_page import ChatPage
@@ -68,6 +68,10 @@ FAKE_PUSH = """(device) => {
 }"""
 
 
+READ_NOTIFICATIONS = """async () => (await (await navigator.serviceWorker.ready).getNotifications())
+  .map(n => ({ title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url }))"""
+
+
 def with_fake_push(person: ChatPage, device: str) -> None:
     """Notifications allowed and the stand-in PushManager, from a reload on; the worker in charge."""
     context = person.page.context
@@ -97,7 +101,7 @@ def decrypt(saved: dict[str, Any], delivery: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(plain))
 
 
-def notifications_dialog(person: ChatPage):  # type: ignore[no-untyped-def]
+def notifications_dialog(person: ChatPage) -> Locator:
     person.page.get_by_role("button", name="Notifications", exact=True).click()
     dialog = person.page.get_by_role("dialog", name="Notifications")
     expect(dialog).to_be_visible()
@@ -123,7 +127,9 @@ def test_turning_on_registers_the_device_and_settings_follow_the_user(contexts: 
     expect(other.page.get_by_role("button", name="Muted", exact=True)).to_have_attribute("aria-pressed", "true")
     expect(other.room(alice.name)).to_have_accessible_name(re.compile(", muted"))
     other.page.get_by_role("button", name="Muted", exact=True).click()
-    expect(bob.page.page.get_by_role("button", name="Mute notifications", exact=True)).to_have_attribute("aria-pressed", "false")
+    expect(bob.page.page.get_by_role("button", name="Mute notifications", exact=True)).to_have_attribute(
+        "aria-pressed", "false"
+    )
     expect(bob.page.room(alice.name)).not_to_have_accessible_name(re.compile(", muted"))
 
     # Turn on (the permission is granted; the fake PushManager subscribes), then previews off.
@@ -141,8 +147,17 @@ def test_turning_on_registers_the_device_and_settings_follow_the_user(contexts: 
     saved = json.loads(bob.page.page.evaluate("localStorage.getItem('test:fakePush')"))
 
     # A push delivered to the worker (DevTools protocol) shows a notification tagged with its room.
-    shown = deliver_to_worker(bob.page, {"title": "Team", "body": "Carol: hi", "roomId": "r-elsewhere", "seq": 4,
-                                         "messageId": "m1", "url": "/?room=r-elsewhere&seq=4"})
+    shown = deliver_to_worker(
+        bob.page,
+        {
+            "title": "Team",
+            "body": "Carol: hi",
+            "roomId": "r-elsewhere",
+            "seq": 4,
+            "messageId": "m1",
+            "url": "/?room=r-elsewhere&seq=4",
+        },
+    )
     assert [(n["title"], n["body"], n["tag"], n["url"]) for n in shown] == [
         ("Team", "Carol: hi", "r-elsewhere", "/?room=r-elsewhere&seq=4")
     ]
@@ -167,7 +182,8 @@ def test_turning_on_registers_the_device_and_settings_follow_the_user(contexts: 
     assert "Secret" not in payload["body"]  # previews are off
 
 
-def deliver_to_worker(person: ChatPage, payload: dict[str, Any]) -> list[dict[str, Any]]:
+def deliver_to_worker(person: ChatPage, payloads: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pushes `payloads` (in order) to the page's service worker; what notifications it then shows."""
     page = person.page
     cdp = page.context.new_cdp_session(page)
     registrations: list[dict[str, Any]] = []
@@ -178,18 +194,39 @@ def deliver_to_worker(person: ChatPage, payload: dict[str, Any]) -> list[dict[st
         page.wait_for_timeout(100)
     origin = page.evaluate("location.origin")
     registration = next(r for r in registrations if r["scopeURL"].startswith(origin) and not r["isDeleted"])
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": origin, "registrationId": registration["registrationId"], "data": json.dumps(payload)},
-    )
+    for payload in payloads if isinstance(payloads, list) else [payloads]:
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": origin, "registrationId": registration["registrationId"], "data": json.dumps(payload)},
+        )
     shown: list[dict[str, Any]] = []
     deadline = time.monotonic() + 5
     while not shown and time.monotonic() < deadline:
         page.wait_for_timeout(100)
-        shown = list(
-            page.evaluate(
-                "async () => (await (await navigator.serviceWorker.ready).getNotifications())"
-                ".map(n => ({ title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url }))"
-            )
-        )
-    return shown
+        shown = list(page.evaluate(READ_NOTIFICATIONS))
+    page.wait_for_timeout(1000)  # longer than the worker waits for a window's answer: every push is handled
+    return list(page.evaluate(READ_NOTIFICATIONS))
+
+
+def test_no_notification_for_the_room_on_screen_and_a_notification_address_opens_its_room(contexts: Contexts) -> None:
+    alice, bob = sign_in_together(contexts, "Alice", "Bob")
+    alice.page.create_group(group := unique("Launch"), bob.name)
+    alice.page.open_direct(bob.name)
+    with_fake_push(bob.page, f"bob-{uuid.uuid4().hex[:8]}")
+    bob.page.open_room(group)
+    bob.page.page.bring_to_front()
+    room_id = bob.page.room(group).get_attribute("data-room-id")
+    assert room_id
+    # The worker asks the focused window which room it shows: that one gets no notification, another does.
+    shown = deliver_to_worker(
+        bob.page,
+        [
+            {"title": group, "body": "on screen", "roomId": room_id, "seq": 1, "url": f"/?room={room_id}&seq=1"},
+            {"title": "Other", "body": "elsewhere", "roomId": "r-other", "seq": 1, "url": "/?room=r-other&seq=1"},
+        ],
+    )
+    assert [n["tag"] for n in shown] == ["r-other"]
+
+    bob.page.page.goto(f"{contexts.stack.url}/?room={room_id}&seq=1")
+    bob.page.expect_conversation(group)
+    assert "room=" not in bob.page.page.url  # the address is tidied
