@@ -6,7 +6,9 @@ PushManager: its subscription has an endpoint at the local stack's stand-in push
   another user reaches the stand-in push service exactly once, encrypted for this device's keys, without the
   message's text once "Show message text in notifications" is off.
 - Muting a room and the preview setting show on the user's other device.
-- A push delivered to the service worker (DevTools protocol) shows a notification tagged with its room.
+- A push delivered to the service worker (DevTools protocol) shows a notification tagged with its room, and none
+  while a focused window shows that room.
+- The app opened at a notification's address (`/?room=<id>&seq=<seq>`) opens that room at that message.
 Screenshot: test-artifacts/screenshots/push-settings.png."""
 
 from __future__ import annotations
@@ -211,6 +213,8 @@ def deliver_to_worker(person: ChatPage, payloads: dict[str, Any] | list[dict[str
 def test_no_notification_for_the_room_on_screen_and_a_notification_address_opens_its_room(contexts: Contexts) -> None:
     alice, bob = sign_in_together(contexts, "Alice", "Bob")
     alice.page.create_group(group := unique("Launch"), bob.name)
+    alice.page.send("The first word")
+    alice.page.expect_sent("The first word")
     alice.page.open_direct(bob.name)
     with_fake_push(bob.page, f"bob-{uuid.uuid4().hex[:8]}")
     bob.page.open_room(group)
@@ -229,4 +233,5 @@ def test_no_notification_for_the_room_on_screen_and_a_notification_address_opens
 
     bob.page.page.goto(f"{contexts.stack.url}/?room={room_id}&seq=1")
     bob.page.expect_conversation(group)
+    expect(bob.page.message("The first word")).to_have_class(re.compile(r"\bhighlighted\b"))  # at the message
     assert "room=" not in bob.page.page.url  # the address is tidied

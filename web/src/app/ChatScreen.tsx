@@ -78,7 +78,12 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
   const snapshot: ChatSnapshot = readOnly && offline.saved ? { ...offline.saved, connection: live.connection } : live;
   const toast = useToast();
   const narrow = useMediaQuery(NARROW);
-  const [selectedId, setSelectedId] = useState<string | null>(() => roomFromUrl() ?? readSelectedRoom());
+  const [fromUrl] = useState(() => roomFromUrl());
+  const [selectedId, setSelectedId] = useState<string | null>(() => fromUrl?.roomId ?? readSelectedRoom());
+  /** The message a notification pointed at, in the room it opened. */
+  const [shown, setShown] = useState<{ roomId: string; seq: number } | null>(() =>
+    fromUrl?.seq ? { roomId: fromUrl.roomId, seq: fromUrl.seq } : null,
+  );
   const [dialog, setDialog] = useState<"group" | "direct" | "notifications" | null>(null);
   const [focusRoomId, setFocusRoomId] = useState<string | null>(null);
   const [openedByUser, setOpenedByUser] = useState(false);
@@ -86,8 +91,9 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
   const selected = snapshot.rooms.find((state) => state.room.id === selectedId) ?? null;
   const { announcements, announce } = useAnnouncer();
 
-  const select = useCallback((roomId: string | null) => {
+  const select = useCallback((roomId: string | null, seq: number | null = null) => {
     setSelectedId(roomId);
+    setShown(roomId !== null && seq !== null ? { roomId, seq } : null);
     setOpenedByUser(roomId !== null);
     writeSelectedRoom(roomId);
   }, []);
@@ -192,6 +198,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
               focusOnOpen={openedByUser}
               online={snapshot.connection.status === "online"}
               readOnly={readOnly}
+              showSeq={shown?.roomId === selected.room.id ? shown.seq : null}
               onBack={back}
             />
           ) : (
@@ -280,30 +287,32 @@ function useDocumentTitle(snapshot: ChatSnapshot) {
   }, [unread]);
 }
 
-/** A notification opened the app at `/?room=<id>&seq=<seq>`: that room opens (the address is then tidied). */
-function roomFromUrl(): string | null {
+/** A notification opened the app at `/?room=<id>&seq=<seq>`: that room opens at that message (the address is
+ * then tidied). */
+function roomFromUrl(): { roomId: string; seq: number | null } | null {
   const params = new URLSearchParams(window.location.search);
   const roomId = params.get("room");
   if (!roomId) return null;
+  const seq = Number(params.get("seq") ?? NaN);
   params.delete("room");
   params.delete("seq");
   const rest = params.toString();
   window.history.replaceState(window.history.state, "", `${window.location.pathname}${rest ? `?${rest}` : ""}${window.location.hash}`);
   writeSelectedRoom(roomId);
-  return roomId;
+  return { roomId, seq: Number.isInteger(seq) && seq > 0 ? seq : null };
 }
 
 /** The service worker asks which room this window shows (no notification for it), and tells it to open the
  * room of a clicked notification. */
-function useWorkerMessages(select: (roomId: string | null) => void, selectedId: string | null) {
+function useWorkerMessages(select: (roomId: string | null, seq?: number | null) => void, selectedId: string | null) {
   const shown = useRef(selectedId);
   shown.current = selectedId;
   useEffect(() => {
     if (!("serviceWorker" in navigator)) return;
     const container = navigator.serviceWorker;
     const received = (event: MessageEvent) => {
-      const data = (event.data ?? {}) as { type?: string; roomId?: string };
-      if (data.type === "openRoom" && typeof data.roomId === "string") select(data.roomId);
+      const data = (event.data ?? {}) as { type?: string; roomId?: string; seq?: unknown };
+      if (data.type === "openRoom" && typeof data.roomId === "string") select(data.roomId, typeof data.seq === "number" ? data.seq : null);
       if (data.type === "whichRoom") {
         event.ports[0]?.postMessage({ roomId: document.visibilityState === "visible" ? shown.current : null });
       }

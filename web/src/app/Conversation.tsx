@@ -27,6 +27,8 @@ interface Props {
   online: boolean;
   /** Showing the copy saved on this device (no connection yet): read-only until the client has loaded the room. */
   readOnly?: boolean;
+  /** Opened from a notification: show (and highlight) the message of this seq once the room is loaded. */
+  showSeq?: number | null;
   onBack: () => void;
 }
 
@@ -37,7 +39,7 @@ const HIGHLIGHT_MS = 2000;
 /** A reply's parent at most this many messages before the oldest loaded is loaded in place; further, fetched alone. */
 const MAX_JUMP_BACK = 500;
 
-export function Conversation({ state, users, me, narrow, focusOnOpen, online, readOnly = false, onBack }: Props) {
+export function Conversation({ state, users, me, narrow, focusOnOpen, online, readOnly = false, showSeq = null, onBack }: Props) {
   const client = useClient();
   const toast = useToast();
   const { room, messages, isAdmin } = state;
@@ -120,6 +122,24 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, re
     setHighlightId(id);
     window.setTimeout(() => setHighlightId((current) => (current === id ? null : current)), HIGHLIGHT_MS);
   }, []);
+
+  // Opened from a notification: to its message (loading older pages back to it when a few are missing).
+  useEffect(() => {
+    if (!ready || readOnly || showSeq === null) return;
+    let cancelled = false;
+    const find = () => client.getSnapshot().rooms.find((s) => s.room.id === roomId)?.messages.find((m) => m.seq === showSeq);
+    const oldest = client.getSnapshot().rooms.find((s) => s.room.id === roomId)?.messages.find((m) => m.seq !== null)?.seq ?? null;
+    void (async () => {
+      if (oldest !== null && oldest - showSeq <= MAX_JUMP_BACK) await loadOlderUntil(client, roomId, () => find() !== undefined).catch(() => undefined);
+      const target = find();
+      if (cancelled || !target?.id) return;
+      list.current?.scrollToRow(target.key);
+      highlight(target.id);
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [ready, readOnly, showSeq, client, roomId, highlight]);
 
   // Jump to a reply's parent: load older pages back to it (its seq is in the reply's preview), else fetch it alone.
   const jumpToParent = useCallback(
