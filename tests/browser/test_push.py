@@ -103,6 +103,11 @@ def decrypt(saved: dict[str, Any], delivery: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(plain))
 
 
+def mute(person: ChatPage) -> Locator:
+    """The room header's toggle: its name stays, aria-pressed says whether the room is muted."""
+    return person.page.get_by_role("button", name="Mute notifications", exact=True)
+
+
 def notifications_dialog(person: ChatPage) -> Locator:
     person.page.get_by_role("button", name="Notifications", exact=True).click()
     dialog = person.page.get_by_role("dialog", name="Notifications")
@@ -124,14 +129,13 @@ def test_turning_on_registers_the_device_and_settings_follow_the_user(contexts: 
     other.open_room(alice.name)
 
     # Mute on one device: the other shows it, in the header and the room list; unmute there.
-    bob.page.page.get_by_role("button", name="Mute notifications", exact=True).click()
-    expect(bob.page.page.get_by_role("button", name="Muted", exact=True)).to_have_attribute("aria-pressed", "true")
-    expect(other.page.get_by_role("button", name="Muted", exact=True)).to_have_attribute("aria-pressed", "true")
+    mute(bob.page).click()
+    expect(mute(bob.page)).to_have_attribute("aria-pressed", "true")
+    expect(mute(bob.page)).to_have_text("Muted")
+    expect(mute(other)).to_have_attribute("aria-pressed", "true")
     expect(other.room(alice.name)).to_have_accessible_name(re.compile(", muted"))
-    other.page.get_by_role("button", name="Muted", exact=True).click()
-    expect(bob.page.page.get_by_role("button", name="Mute notifications", exact=True)).to_have_attribute(
-        "aria-pressed", "false"
-    )
+    mute(other).click()
+    expect(mute(bob.page)).to_have_attribute("aria-pressed", "false")
     expect(bob.page.room(alice.name)).not_to_have_accessible_name(re.compile(", muted"))
 
     # Turn on (the permission is granted; the fake PushManager subscribes), then previews off.

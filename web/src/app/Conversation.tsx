@@ -9,7 +9,7 @@ import { ConfirmDialog } from "./dialogs/ConfirmDialog";
 import { MembersDialog } from "./dialogs/MembersDialog";
 import { describeRequestError, errorMessage, formatDay, formatPresence, formatTyping } from "./format";
 import { useClient, useDocumentVisible, useNow } from "./hooks";
-import { BackIcon, BellOffIcon, DownIcon } from "./icons";
+import { BackIcon, BellIcon, BellOffIcon, DownIcon } from "./icons";
 import { MessageItem } from "./MessageItem";
 import { MessageList, type MessageListHandle } from "./MessageList";
 import { otherMemberId, roomDisplayName } from "./rooms";
@@ -289,11 +289,12 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, re
               type="button"
               className={`button subtle small mute-toggle${room.muted ? " is-muted" : ""}`}
               aria-pressed={room.muted}
+              aria-label="Mute notifications"
               onClick={() => void client.muteRoom(roomId, !room.muted).catch((error: unknown) => toast(`Could not change the notifications: ${describe(error)}`))}
               title={room.muted ? "No notifications from this chat: click to unmute" : "Mute this chat's notifications"}
             >
-              {room.muted && <BellOffIcon size={14} />}
-              {room.muted ? "Muted" : "Mute notifications"}
+              {room.muted ? <BellOffIcon size={14} /> : <BellIcon size={14} />}
+              {!narrow && <span aria-hidden="true">{room.muted ? "Muted" : "Mute"}</span>}
             </button>
           )}
           {room.isGroup && (
