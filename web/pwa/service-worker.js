@@ -5,6 +5,8 @@
  * - navigations: network first (a new deploy is seen at once), the cached index.html when the network fails.
  * - /assets/*: cache first (named after their content: a name never changes its bytes).
  * - never touched: config.json, /auth/*, other origins (sign-in, the WebSocket), anything but GET.
+ * - push: shows the notification the server sent (one per room: tag = room id), unless a window of the app shows
+ *   that room; notificationclick: focuses a window of the app and opens the room there, or opens a new one.
  * A new worker waits until the page says it may take over (its "Reload" prompt, see src/app/updates.ts). */
 
 const BUILD_ID = "__BUILD_ID__";
@@ -70,4 +72,71 @@ async function cacheFirst(request) {
     caches.open(CACHE).then((cache) => cache.put(request, copy), () => undefined);
   }
   return response;
+}
+
+// ---- notifications --------------------------------------------------------------------------------------------
+
+const NOTIFICATION_ICON = "/icons/icon-192.png"; // the manifest's
+/** How long a window has to say which room it shows. */
+const WHICH_ROOM_TIMEOUT_MS = 500;
+
+self.addEventListener("push", (event) => {
+  event.waitUntil(showPush(event.data));
+});
+
+async function showPush(data) {
+  let payload = {};
+  try {
+    payload = data ? data.json() : {};
+  } catch (error) {
+    payload = { body: data ? data.text() : "" };
+  }
+  const roomId = typeof payload.roomId === "string" ? payload.roomId : "";
+  const url = typeof payload.url === "string" && payload.url.startsWith("/") ? payload.url : "/";
+  if (roomId && (await roomShown(roomId))) return; // the user is looking at it
+  await self.registration.showNotification(payload.title || "Chat", {
+    body: payload.body || "New messages",
+    icon: NOTIFICATION_ICON,
+    badge: NOTIFICATION_ICON,
+    tag: roomId || "chat",
+    renotify: Boolean(roomId),
+    data: { url, roomId, seq: payload.seq, messageId: payload.messageId },
+  });
+}
+
+/** Whether a focused, visible window of the app shows the room (each is asked; a silent one counts as not). */
+async function roomShown(roomId) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const asked = windows.filter((client) => client.focused && client.visibilityState !== "hidden").map(whichRoom);
+  return (await Promise.all(asked)).includes(roomId);
+}
+
+function whichRoom(client) {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(() => resolve(null), WHICH_ROOM_TIMEOUT_MS);
+    channel.port1.onmessage = (event) => {
+      clearTimeout(timer);
+      resolve((event.data && event.data.roomId) || null);
+    };
+    client.postMessage({ type: "whichRoom" }, [channel.port2]);
+  });
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openFromNotification(event.notification.data || {}));
+});
+
+async function openFromNotification(data) {
+  const url = typeof data.url === "string" && data.url.startsWith("/") ? data.url : "/";
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const ours = windows.filter((client) => new URL(client.url).origin === self.location.origin);
+  const target = ours.find((client) => client.focused) || ours[0];
+  if (target) {
+    await target.focus();
+    target.postMessage({ type: "openRoom", roomId: data.roomId, seq: data.seq });
+    return;
+  }
+  await self.clients.openWindow(url);
 }

@@ -8,9 +8,11 @@ import { Announcer, useAnnouncer } from "./Announcer";
 import { Conversation } from "./Conversation";
 import { NewDirectDialog } from "./dialogs/NewDirectDialog";
 import { NewGroupDialog } from "./dialogs/NewGroupDialog";
+import { NotificationsDialog } from "./dialogs/NotificationsDialog";
 import { describeRequestError } from "./format";
 import { ClientContext, useChatSnapshot, useClient, useMediaQuery } from "./hooks";
 import { mayKeepOffline, offlineSnapshots, userStore } from "./offline";
+import { currentSubscription } from "./push";
 import { RoomList } from "./RoomList";
 import { roomDisplayName } from "./rooms";
 import { ToastProvider, useToast } from "./Toasts";
@@ -44,6 +46,10 @@ export function ChatScreen({ config, auth, user, onSignOut, onSessionEnded }: Pr
     window.addEventListener("online", networkChanged);
     window.addEventListener("offline", networkChanged);
     if (!navigator.onLine) networkChanged();
+    // Subscribed before (this session or an earlier one): the client registers the device on every open.
+    void currentSubscription().then((subscription) => {
+      if (subscription) chat.setPushSubscription(subscription.toJSON()).catch(() => undefined); // offline: the open does it
+    });
     setClient(chat);
     return () => {
       stopTokenWatch();
@@ -72,19 +78,27 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
   const snapshot: ChatSnapshot = readOnly && offline.saved ? { ...offline.saved, connection: live.connection } : live;
   const toast = useToast();
   const narrow = useMediaQuery(NARROW);
-  const [selectedId, setSelectedId] = useState<string | null>(() => readSelectedRoom());
-  const [dialog, setDialog] = useState<"group" | "direct" | null>(null);
+  const [fromUrl] = useState(() => roomFromUrl());
+  const [selectedId, setSelectedId] = useState<string | null>(() => fromUrl?.roomId ?? readSelectedRoom());
+  /** The message a notification pointed at, in the room it opened. */
+  const [shown, setShown] = useState<{ roomId: string; seq: number } | null>(() =>
+    fromUrl?.seq ? { roomId: fromUrl.roomId, seq: fromUrl.seq } : null,
+  );
+  const [dialog, setDialog] = useState<"group" | "direct" | "notifications" | null>(null);
   const [focusRoomId, setFocusRoomId] = useState<string | null>(null);
   const [openedByUser, setOpenedByUser] = useState(false);
   const me = snapshot.me ?? user;
   const selected = snapshot.rooms.find((state) => state.room.id === selectedId) ?? null;
   const { announcements, announce } = useAnnouncer();
 
-  const select = useCallback((roomId: string | null) => {
+  const select = useCallback((roomId: string | null, seq: number | null = null) => {
     setSelectedId(roomId);
+    setShown(roomId !== null && seq !== null ? { roomId, seq } : null);
     setOpenedByUser(roomId !== null);
     writeSelectedRoom(roomId);
   }, []);
+
+  useWorkerMessages(select, selectedId);
 
   // Its latest messages are kept for offline use.
   const openedId = selected?.room.id ?? null;
@@ -154,7 +168,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
   const view = narrow && selected ? "conversation" : "list";
   return (
     <div className="app" data-view={view} data-saved-copy={readOnly || undefined}>
-      <TopBar me={me} connection={snapshot.connection} onSignOut={onSignOut} />
+      <TopBar me={me} connection={snapshot.connection} onSignOut={onSignOut} onNotifications={readOnly ? undefined : () => setDialog("notifications")} />
       {readOnly && offline.saved && (
         <p className="offline-note" role="note">
           Showing the chats saved on this device{savedWhen(offline.savedAt)}. They update once the connection is back.
@@ -184,6 +198,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
               focusOnOpen={openedByUser}
               online={snapshot.connection.status === "online"}
               readOnly={readOnly}
+              showSeq={shown?.roomId === selected.room.id ? shown.seq : null}
               onBack={back}
             />
           ) : (
@@ -196,6 +211,7 @@ function ChatLayout({ user, onSignOut, onSessionEnded }: Omit<Props, "config" | 
       </main>
       {dialog === "group" && <NewGroupDialog meId={me.id} onClose={() => setDialog(null)} onCreated={opened} />}
       {dialog === "direct" && <NewDirectDialog meId={me.id} onClose={() => setDialog(null)} onOpened={opened} />}
+      {dialog === "notifications" && <NotificationsDialog settings={snapshot.notifications} onClose={() => setDialog(null)} />}
       <Announcer announcements={announcements} />
     </div>
   );
@@ -269,6 +285,41 @@ function useDocumentTitle(snapshot: ChatSnapshot) {
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Chat` : "Chat";
   }, [unread]);
+}
+
+/** A notification opened the app at `/?room=<id>&seq=<seq>`: that room opens at that message (the address is
+ * then tidied). */
+function roomFromUrl(): { roomId: string; seq: number | null } | null {
+  const params = new URLSearchParams(window.location.search);
+  const roomId = params.get("room");
+  if (!roomId) return null;
+  const seq = Number(params.get("seq") ?? NaN);
+  params.delete("room");
+  params.delete("seq");
+  const rest = params.toString();
+  window.history.replaceState(window.history.state, "", `${window.location.pathname}${rest ? `?${rest}` : ""}${window.location.hash}`);
+  writeSelectedRoom(roomId);
+  return { roomId, seq: Number.isInteger(seq) && seq > 0 ? seq : null };
+}
+
+/** The service worker asks which room this window shows (no notification for it), and tells it to open the
+ * room of a clicked notification. */
+function useWorkerMessages(select: (roomId: string | null, seq?: number | null) => void, selectedId: string | null) {
+  const shown = useRef(selectedId);
+  shown.current = selectedId;
+  useEffect(() => {
+    if (!("serviceWorker" in navigator)) return;
+    const container = navigator.serviceWorker;
+    const received = (event: MessageEvent) => {
+      const data = (event.data ?? {}) as { type?: string; roomId?: string; seq?: unknown };
+      if (data.type === "openRoom" && typeof data.roomId === "string") select(data.roomId, typeof data.seq === "number" ? data.seq : null);
+      if (data.type === "whichRoom") {
+        event.ports[0]?.postMessage({ roomId: document.visibilityState === "visible" ? shown.current : null });
+      }
+    };
+    container.addEventListener("message", received);
+    return () => container.removeEventListener("message", received);
+  }, [select]);
 }
 
 function readSelectedRoom(): string | null {

@@ -9,7 +9,7 @@ import { ConfirmDialog } from "./dialogs/ConfirmDialog";
 import { MembersDialog } from "./dialogs/MembersDialog";
 import { describeRequestError, errorMessage, formatDay, formatPresence, formatTyping } from "./format";
 import { useClient, useDocumentVisible, useNow } from "./hooks";
-import { BackIcon, DownIcon } from "./icons";
+import { BackIcon, BellIcon, BellOffIcon, DownIcon } from "./icons";
 import { MessageItem } from "./MessageItem";
 import { MessageList, type MessageListHandle } from "./MessageList";
 import { otherMemberId, roomDisplayName } from "./rooms";
@@ -27,6 +27,8 @@ interface Props {
   online: boolean;
   /** Showing the copy saved on this device (no connection yet): read-only until the client has loaded the room. */
   readOnly?: boolean;
+  /** Opened from a notification: show (and highlight) the message of this seq once the room is loaded. */
+  showSeq?: number | null;
   onBack: () => void;
 }
 
@@ -37,7 +39,7 @@ const HIGHLIGHT_MS = 2000;
 /** A reply's parent at most this many messages before the oldest loaded is loaded in place; further, fetched alone. */
 const MAX_JUMP_BACK = 500;
 
-export function Conversation({ state, users, me, narrow, focusOnOpen, online, readOnly = false, onBack }: Props) {
+export function Conversation({ state, users, me, narrow, focusOnOpen, online, readOnly = false, showSeq = null, onBack }: Props) {
   const client = useClient();
   const toast = useToast();
   const { room, messages, isAdmin } = state;
@@ -120,6 +122,24 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, re
     setHighlightId(id);
     window.setTimeout(() => setHighlightId((current) => (current === id ? null : current)), HIGHLIGHT_MS);
   }, []);
+
+  // Opened from a notification: to its message (loading older pages back to it when a few are missing).
+  useEffect(() => {
+    if (!ready || readOnly || showSeq === null) return;
+    let cancelled = false;
+    const find = () => client.getSnapshot().rooms.find((s) => s.room.id === roomId)?.messages.find((m) => m.seq === showSeq);
+    const oldest = client.getSnapshot().rooms.find((s) => s.room.id === roomId)?.messages.find((m) => m.seq !== null)?.seq ?? null;
+    void (async () => {
+      if (oldest !== null && oldest - showSeq <= MAX_JUMP_BACK) await loadOlderUntil(client, roomId, () => find() !== undefined).catch(() => undefined);
+      const target = find();
+      if (cancelled || !target?.id) return;
+      list.current?.scrollToRow(target.key);
+      highlight(target.id);
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [ready, readOnly, showSeq, client, roomId, highlight]);
 
   // Jump to a reply's parent: load older pages back to it (its seq is in the reply's preview), else fetch it alone.
   const jumpToParent = useCallback(
@@ -263,8 +283,22 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, re
           </h2>
           <RoomSubtitle state={state} users={users} meId={me.id} />
         </div>
-        {room.isGroup && (
-          <div className="conversation-actions">
+        <div className="conversation-actions">
+          {!readOnly && (
+            <button
+              type="button"
+              className={`button subtle small mute-toggle${room.muted ? " is-muted" : ""}`}
+              aria-pressed={room.muted}
+              aria-label="Mute notifications"
+              onClick={() => void client.muteRoom(roomId, !room.muted).catch((error: unknown) => toast(`Could not change the notifications: ${describe(error)}`))}
+              title={room.muted ? "No notifications from this chat: click to unmute" : "Mute this chat's notifications"}
+            >
+              {room.muted ? <BellOffIcon size={14} /> : <BellIcon size={14} />}
+              {!narrow && <span aria-hidden="true">{room.muted ? "Muted" : "Mute"}</span>}
+            </button>
+          )}
+          {room.isGroup && (
+            <>
             <button type="button" className="button subtle small" onClick={() => setShowingMembers(true)} disabled={readOnly} title={readOnly ? READ_ONLY_REASON : undefined}>
               Members
             </button>
@@ -276,8 +310,9 @@ export function Conversation({ state, users, me, narrow, focusOnOpen, online, re
             <button type="button" className="button subtle small danger" onClick={() => void leave()} disabled={leaving || readOnly} title={readOnly ? READ_ONLY_REASON : undefined}>
               Leave
             </button>
-          </div>
-        )}
+            </>
+          )}
+        </div>
       </header>
       <div className="conversation-body">
         {ready && (

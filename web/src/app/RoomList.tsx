@@ -1,6 +1,7 @@
 import { memo, useEffect, useId, useRef } from "react";
 import type { ChatSnapshot, RoomState, UserState } from "../client";
 import { Avatar } from "./Avatar";
+import { BellOffIcon } from "./icons";
 import { formatListTime } from "./format";
 import { useNow } from "./hooks";
 import { badgeText } from "./reactions";
@@ -115,6 +116,12 @@ const RoomItem = memo(function RoomItem({
         <span className="room-main">
           <span className="room-top">
             <span className="room-name">{name}</span>
+            {room.muted && (
+              <span className="room-muted" title="Notifications muted">
+                <BellOffIcon size={14} />
+                <span className="visually-hidden">, muted</span>
+              </span>
+            )}
             {!room.isGroup && <span className="visually-hidden">, {other?.online ? "online" : "offline"}</span>}
             {last && (
               <time className="room-time" dateTime={last.createdAt}>

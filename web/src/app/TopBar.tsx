@@ -2,16 +2,19 @@ import type { ConnectionState } from "../client";
 import { Avatar } from "./Avatar";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { useTheme } from "./hooks";
-import { Logo, MoonIcon, SunIcon } from "./icons";
+import { BellIcon, Logo, MoonIcon, SunIcon } from "./icons";
 
 export function TopBar({
   me,
   connection,
   onSignOut,
+  onNotifications,
 }: {
   me: { id: string; name: string };
   connection: ConnectionState;
   onSignOut: () => void;
+  /** Opens the notification settings (absent: no such control). */
+  onNotifications?: () => void;
 }) {
   const [theme, toggleTheme] = useTheme();
   // The label says what the button switches to.
@@ -31,6 +34,11 @@ export function TopBar({
             {me.name}
           </span>
         </span>
+        {onNotifications && (
+          <button type="button" className="icon-button" onClick={onNotifications} aria-label="Notifications" title="Notifications">
+            <BellIcon />
+          </button>
+        )}
         <button type="button" className="icon-button" onClick={toggleTheme} aria-label={themeLabel} title={themeLabel}>
           {theme === "dark" ? <SunIcon /> : <MoonIcon />}
         </button>

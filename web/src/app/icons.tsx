@@ -70,3 +70,13 @@ export const Logo = ({ size = 28 }: { size?: number }) => (
     <circle cx="39" cy="27" r="2.6" fill="var(--accent)" />
   </svg>
 );
+export const BellIcon = ({ size = 18 }: { size?: number }) => (
+  <svg {...common} width={size} height={size}>
+    <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+  </svg>
+);
+export const BellOffIcon = ({ size = 18 }: { size?: number }) => (
+  <svg {...common} width={size} height={size}>
+    <path d="M8.7 3A6 6 0 0 1 18 8a21.3 21.3 0 0 0 .6 5M17 17H3s3-2 3-9a4.67 4.67 0 0 1 .3-1.7M10.3 21a1.94 1.94 0 0 0 3.4 0M2 2l20 20" />
+  </svg>
+);

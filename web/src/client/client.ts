@@ -17,6 +17,7 @@ import { HistoryLoader, MAX_CATCH_UP_MESSAGES } from "./loading";
 import { Events, SnapshotStore } from "./store";
 import { TypingTracker } from "./typing";
 import { toUserState, Users } from "./users";
+import { NotificationState, subscriptionInfo, type NotificationSettings, type PushSubscriptionJson } from "./notifications";
 import type { ChatEvent, ChatMessage, ChatSnapshot, ClientOptions, ConnectionState, Emoji, UserState } from "./types";
 
 /** At most one `markRead` per room this often. */
@@ -44,6 +45,7 @@ export class ChatClient {
   private connectionState: ConnectionState = { status: "offline", reason: "not started" };
   private rooms = new Map<string, RoomEntry>();
   private readonly users = new Users(() => this.store.invalidate());
+  private readonly notifications = new NotificationState(() => this.store.invalidate());
   private roomsLoaded = false;
   private outbox: Outbox | null = null;
   private seen: ForwardMarkers | null = null;
@@ -288,6 +290,43 @@ export class ChatClient {
     return this.users.get(reply.user.id) ?? toUserState(reply.user);
   }
 
+  // ---- notifications ---------------------------------------------------------------------------------------
+
+  /** The settings and the server's push key (asked on every open; `settings` pushes keep them current). */
+  async getSettings(): Promise<NotificationSettings> {
+    await this.request({ action: "getSettings" }); // applied by handleFrame
+    return this.notifications.settings as NotificationSettings;
+  }
+
+  async setShowPreviews(showPreviews: boolean): Promise<void> {
+    await this.request({ action: "updateSettings", showPreviews });
+  }
+
+  async muteRoom(roomId: string, muted: boolean): Promise<void> {
+    await this.request({ action: "muteRoom", roomId, muted });
+  }
+
+  /** This device's push subscription (`PushSubscription.toJSON()`), or null to stop: registered now and again on
+   * every open (idempotent; an endpoint may rotate), unregistered when null replaces one. */
+  async setPushSubscription(json: PushSubscriptionJson | null): Promise<void> {
+    const before = this.notifications.device;
+    const next = json ? subscriptionInfo(json) : null;
+    if (json && !next) throw new ChatRequestError("bad_request", "The push subscription has no endpoint or keys");
+    this.notifications.device = next;
+    if (before && before.endpoint !== next?.endpoint) await this.request({ action: "unregisterPush", endpoint: before.endpoint });
+    if (next) await this.request({ action: "registerPush", subscription: next });
+  }
+
+  /** The endpoint of the device registered on every open, if any. */
+  pushEndpoint(): string | null {
+    return this.notifications.device?.endpoint ?? null;
+  }
+
+  /** Stops notifying a device this client was not told of (subscribed before a reload). */
+  async unregisterPush(endpoint: string): Promise<void> {
+    await this.request({ action: "unregisterPush", endpoint });
+  }
+
   // ---- connection events -----------------------------------------------------------------------------------
 
   private setConnectionState(state: ConnectionState): void {
@@ -300,6 +339,9 @@ export class ChatClient {
     const generation = ++this.syncGeneration;
     this.outbox?.flush();
     this.reads.resume();
+    void this.backgroundRequest({ action: "getSettings" }).catch((error: unknown) => this.reportBackground(error));
+    const device = this.notifications.device;
+    if (device) void this.backgroundRequest({ action: "registerPush", subscription: device }).catch((error: unknown) => this.reportBackground(error));
     // A resumed socket replaced an open one: no push was missed, the room list is current.
     void (resumed ? this.catchUpAll(generation) : this.sync(generation)).catch((error: unknown) => this.reportBackground(error));
   }
@@ -465,6 +507,17 @@ export class ChatClient {
       case "removed":
         this.receiveRemoved(known);
         break;
+      case "settings":
+        this.notifications.applySettings(known);
+        break;
+      case "roomMuted": {
+        const entry = this.rooms.get(known.roomId);
+        if (entry?.summary && entry.summary.muted !== known.muted) {
+          entry.summary = { ...entry.summary, muted: known.muted };
+          this.roomChanged(entry.id);
+        }
+        break;
+      }
       case "error":
         // The token expired under an open socket: renew with a fresh one (the outbox resends after).
         if (known.code === "unauthorized") this.connection.renew({ forceRefresh: true });
@@ -627,6 +680,7 @@ export class ChatClient {
     this.users.clear();
     this.roomsLoaded = false;
     this.opened.clear();
+    this.notifications.clear();
     const prefix = `user/${me.id}/`;
     this.seen = new ForwardMarkers(this.storage, `${prefix}seen`);
     this.read = new ForwardMarkers(this.storage, `${prefix}read`);
@@ -671,6 +725,7 @@ export class ChatClient {
       rooms.push(entry.view);
     }
     rooms.sort(byActivity);
-    return { connection: this.connectionState, me: this.me, rooms, users: this.users.record(), roomsLoaded: this.roomsLoaded };
+    return { connection: this.connectionState, me: this.me, rooms, users: this.users.record(), roomsLoaded: this.roomsLoaded,
+      notifications: this.notifications.settings };
   }
 }

@@ -11,4 +11,5 @@ export { ChatRequestError } from "./errors";
 export { ChatClient } from "./client";
 export { backoffDelay } from "./connection";
 export { contentProblem } from "./outbox";
+export { subscriptionInfo, type NotificationSettings, type PushSubscriptionJson } from "./notifications";
 export { OfflineSnapshots, type OfflineView } from "./offline";

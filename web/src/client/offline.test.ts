@@ -18,8 +18,7 @@ function room(id: string, messages: number): RoomState {
   return {
     room: {
       id, name: `Room ${id}`, isGroup: true, memberIds: [ME.id, "u-bob"], createdAt: "2026-01-01T00:00:00Z", memberCount: 2,
-      adminIds: [ME.id], lastSeq: messages, lastMessage: null, readSeq: 0, unreadCount: 0, lastVersion: 0,
-      muted: false,
+      adminIds: [ME.id], lastSeq: messages, lastMessage: null, readSeq: 0, unreadCount: 0, lastVersion: 0, muted: false,
     },
     messages: Array.from({ length: messages }, (_, i) => message(id, i + 1)),
     hasOlder: false, loadingOlder: false, lastSeq: messages, readSeq: 0, unreadCount: 0, readBy: {}, isAdmin: true,
@@ -37,6 +36,7 @@ function snapshot(rooms: RoomState[], overrides: Partial<ChatSnapshot> = {}): Ch
       "u-stranger": { id: "u-stranger", name: "Stranger", avatarUrl: null, online: true, lastSeen: null },
     },
     roomsLoaded: true,
+    notifications: null,
     ...overrides,
   };
 }

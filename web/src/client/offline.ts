@@ -77,6 +77,7 @@ export class OfflineSnapshots {
         rooms: saved.rooms,
         users: saved.users,
         roomsLoaded: true,
+        notifications: null,
       },
     };
   }

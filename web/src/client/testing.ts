@@ -205,6 +205,7 @@ export function harness(options: Partial<ClientOptions> & { storage?: KeyValueSt
     current.open();
     await settle();
     current.answer("listRooms", { type: "rooms", rooms });
+    if (current.pending("getSettings")) current.answer("getSettings", { type: "settings", showPreviews: true, pushPublicKey: null });
     await settle();
     return current;
   };

@@ -2,6 +2,7 @@
 import type { ErrorCode, ReactionCount, ReplyPreview, RoomSummary } from "./protocol";
 import type { KeyValueStore } from "./storage";
 import type { ChatRequestError } from "./errors";
+import type { NotificationSettings } from "./notifications";
 
 export type ConnectionState =
   | { status: "connecting"; attempt: number }
@@ -110,6 +111,8 @@ export interface ChatSnapshot {
   rooms: RoomState[]; // sorted by latest activity, newest first
   users: Record<string, UserState>; // everyone seen (members, search results, presence)
   roomsLoaded: boolean;
+  /** The notification settings and the server's push key; null until the server told them. */
+  notifications: NotificationSettings | null;
 }
 
 export type ChatEvent =
