@@ -64,7 +64,7 @@ describe("push subscription", () => {
     const on = h.client.setPushSubscription(DEVICE);
     await settle();
     expect(socket.pending("registerPush")).toMatchObject({
-      subscription: { endpoint: DEVICE.endpoint, keys: { p256Dh: "BPub", auth: "au" } },
+      subscription: { endpoint: DEVICE.endpoint, keys: { p256dh: "BPub", auth: "au" } },
     });
     socket.answer("registerPush", { type: "pushRegistered", endpoint: DEVICE.endpoint, registered: true });
     await on;
@@ -83,7 +83,7 @@ describe("push subscription", () => {
   });
 
   it("reads the browser's subscription JSON, and refuses one without keys", () => {
-    expect(subscriptionInfo(DEVICE)).toEqual({ endpoint: DEVICE.endpoint, keys: { p256Dh: "BPub", auth: "au" } });
+    expect(subscriptionInfo(DEVICE)).toEqual({ endpoint: DEVICE.endpoint, keys: { p256dh: "BPub", auth: "au" } });
     expect(subscriptionInfo({ endpoint: "https://push.example/a" })).toBeNull();
   });
 });

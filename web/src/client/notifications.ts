@@ -14,13 +14,12 @@ export interface PushSubscriptionJson {
   keys?: Record<string, string>;
 }
 
-/** The protocol's subscription from the browser's JSON (the generated type spells the key `p256Dh`, the
- * server's alias; the server takes `p256dh` too). Null when something is missing. */
+/** The protocol's subscription from the browser's JSON (the same names). Null when something is missing. */
 export function subscriptionInfo(json: PushSubscriptionJson): PushSubscriptionInfo | null {
-  const p256dh = json.keys?.p256dh ?? json.keys?.p256Dh;
+  const p256dh = json.keys?.p256dh;
   const auth = json.keys?.auth;
   if (!json.endpoint || !p256dh || !auth) return null;
-  return { endpoint: json.endpoint, keys: { p256Dh: p256dh, auth } };
+  return { endpoint: json.endpoint, keys: { p256dh, auth } };
 }
 
 export class NotificationState {

@@ -390,7 +390,7 @@ export interface PushSubscriptionInfo {
  * A Web Push subscription's keys, as the browser's `PushSubscription.toJSON()` gives them (base64url).
  */
 export interface PushKeys {
-  p256Dh: string;
+  p256dh: string;
   auth: string;
 }
 /**

@@ -309,7 +309,10 @@ class RenameRoom(ClientFrame):
 class PushKeys(WireModel):
     """A Web Push subscription's keys, as the browser's `PushSubscription.toJSON()` gives them (base64url)."""
 
-    p256dh: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+=*$")]
+    # Spelled as browsers spell it (camelCase would make it p256Dh).
+    p256dh: Annotated[
+        str, Field(alias="p256dh"), StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+=*$")
+    ]
     auth: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+=*$")]
 
 
