@@ -4,6 +4,7 @@ calls, and the outcome (a reply or an error) into the route response that API Ga
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -25,12 +26,23 @@ SIGN_UP_NAME_ATTRIBUTES = ("name", "preferred_username", "nickname")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
+# Powertools' metrics are one set per process. Lambda runs one invocation per process at a time, but the local
+# stack and the tests run handlers in threads: a flush must not empty the set while another thread adds to it or
+# checks it (that raised "Must contain at least one metric" in a concurrent test).
+_metrics_lock = threading.Lock()
+
+
+def add_metric(name: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
+    with _metrics_lock:
+        metrics.add_metric(name=name, unit=unit, value=value)
+
+
 class PowertoolsMetrics:
     def count(self, name: str, value: float = 1) -> None:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        add_metric(name, value, MetricUnit.Count)
 
     def milliseconds(self, name: str, value: float) -> None:
-        metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+        add_metric(name, value, MetricUnit.Milliseconds)
 
 
 @lru_cache(maxsize=1)
@@ -151,7 +163,7 @@ def handle_new_messages(event: dict[str, Any]) -> dict[str, Any]:
         ("NotificationsFailed", report.failed),
         ("PushSubscriptionsGone", report.gone),
     ):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        add_metric(name, value, MetricUnit.Count)
     logger.info(
         "notified",
         records=len(records),
@@ -178,9 +190,12 @@ def powertools_handler(handle: Callable[[dict[str, Any]], dict[str, Any]]) -> La
     `history` carry message bodies) or the error (its message may echo a frame).
     """
 
-    @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return handle(event)
+        try:
+            return handle(event)
+        finally:
+            with _metrics_lock:  # what `metrics.log_metrics` does after the handler, with the set held
+                metrics.flush_metrics()
 
     traced: LambdaHandler = tracer.capture_lambda_handler(lambda_handler, capture_response=False, capture_error=False)
     return logger.inject_lambda_context(traced, log_event=False, clear_state=True)
@@ -198,7 +213,7 @@ def handle_sign_up(event: dict[str, Any]) -> dict[str, Any]:
         name = next((attributes[a].strip() for a in SIGN_UP_NAME_ATTRIBUTES if str(attributes.get(a, "")).strip()), "")
         if user_id and name:
             chat_service().register_user(user_id, name)
-            metrics.add_metric(name="UsersRegistered", unit=MetricUnit.Count, value=1)
+            add_metric("UsersRegistered", 1, MetricUnit.Count)
             logger.append_keys(userId=user_id)
             logger.info("user registered")
     return event
@@ -212,7 +227,7 @@ def handle_connect(event: dict[str, Any]) -> dict[str, Any]:
         return {"statusCode": 401}
     logger.append_keys(connectionId=context["connectionId"], userId=identity.user_id)
     chat_service().connect(context["connectionId"], identity)
-    metrics.add_metric(name="Connects", unit=MetricUnit.Count, value=1)
+    add_metric("Connects", 1, MetricUnit.Count)
     logger.info("connected")
     return {"statusCode": 200}
 
@@ -221,7 +236,7 @@ def handle_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     context = event["requestContext"]
     logger.append_keys(connectionId=context["connectionId"], disconnectStatusCode=context.get("disconnectStatusCode"))
     chat_service().disconnect(context["connectionId"])
-    metrics.add_metric(name="Disconnects", unit=MetricUnit.Count, value=1)
+    add_metric("Disconnects", 1, MetricUnit.Count)
     logger.info("disconnected")
     return {"statusCode": 200}
 
@@ -245,10 +260,10 @@ def handle_frame(event: dict[str, Any]) -> dict[str, Any]:
         if isinstance(frame, ChatError):
             raise frame
         reply = service.handle(Caller(connection_id, identity), frame)
-        metrics.add_metric(name="FramesHandled", unit=MetricUnit.Count, value=1)
+        add_metric("FramesHandled", 1, MetricUnit.Count)
         logger.info("frame handled")
     except ChatError as exc:
-        metrics.add_metric(name="FramesRefused", unit=MetricUnit.Count, value=1)
+        add_metric("FramesRefused", 1, MetricUnit.Count)
         logger.info("frame refused", code=exc.code, reason=exc.message)
         reply = error_frame(exc, hints)
     except Exception as exc:
@@ -279,7 +294,7 @@ def handle_fanout_batch(event: dict[str, Any]) -> dict[str, Any]:
         try:
             job = FanoutJob.from_json(record["body"])
         except (KeyError, TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-            metrics.add_metric(name="FanoutJobsMalformed", unit=MetricUnit.Count, value=1)
+            add_metric("FanoutJobsMalformed", 1, MetricUnit.Count)
             logger.error("fan-out job malformed: failed, for the dead-letter queue", error=type(exc).__name__)
             failures.append({"itemIdentifier": message_id})
             continue
@@ -287,15 +302,15 @@ def handle_fanout_batch(event: dict[str, Any]) -> dict[str, Any]:
         try:
             chat_service().fan_out(job)
         except ChatError as exc:
-            metrics.add_metric(name="FanoutJobsFailed", unit=MetricUnit.Count, value=1)
+            add_metric("FanoutJobsFailed", 1, MetricUnit.Count)
             logger.warning("fan-out job failed: to be redelivered", code=exc.code, reason=exc.message)
             failures.append({"itemIdentifier": message_id})
         except Exception:
-            metrics.add_metric(name="FanoutJobsFailed", unit=MetricUnit.Count, value=1)
+            add_metric("FanoutJobsFailed", 1, MetricUnit.Count)
             logger.exception("fan-out job failed: to be redelivered")
             failures.append({"itemIdentifier": message_id})
         else:
-            metrics.add_metric(name="FanoutJobsDone", unit=MetricUnit.Count, value=1)
+            add_metric("FanoutJobsDone", 1, MetricUnit.Count)
     logger.remove_keys(["messageId", "receiveCount", "roomId", "attempt"])
     logger.info("fan-out batch handled", records=len(event.get("Records") or []), failed=len(failures))
     return {"batchItemFailures": failures}
