@@ -188,6 +188,17 @@ class ChatPage:
         assert -1 not in positions and positions == sorted(positions), f"missing or out of order: {texts}"
 
 
+def wait_until(page: Page, expression: str, arg: object = None, *, timeout_seconds: float = 10.0) -> None:
+    """Poll `expression` (or a function of `arg`) in the page until it is truthy. Not `page.wait_for_function`:
+    it polls with eval, which the app's Content-Security-Policy (no 'unsafe-eval') refuses once the first try
+    is false; `evaluate` is not eval."""
+    for _ in range(int(timeout_seconds * 10)):
+        if page.evaluate(expression, arg):
+            return
+        page.wait_for_timeout(100)
+    assert page.evaluate(expression, arg), f"still false after {timeout_seconds} s: {expression}"
+
+
 def search_people(dialog: Locator) -> Locator:
     """The contract says textbox "Search people"; an `<input type="search">` is a searchbox, which fits too."""
     return dialog.get_by_role("textbox", name="Search people").or_(

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import Locator, expect
 
 from local.paths import REPO_ROOT
-from tests.browser.chat_page import ChatPage
+from tests.browser.chat_page import ChatPage, wait_until
 from tests.browser.conftest import Contexts
 from tests.browser.people import sign_in_together, unique
 from tests.local.chat_client import StackProcess, get
@@ -81,7 +81,7 @@ def with_fake_push(person: ChatPage, device: str) -> None:
     context.add_init_script(f"({FAKE_PUSH})({json.dumps(device)})")
     person.page.reload()
     person.expect_online()
-    person.page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(person.page, "navigator.serviceWorker.controller !== null")
 
 
 def unb64(text: str) -> bytes:

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from local.paths import REPO_ROOT
+from tests.browser.chat_page import wait_until
 from tests.browser.conftest import Contexts
 from tests.browser.people import sign_in_together, unique
 from tests.local.chat_client import start_stack_process
@@ -72,7 +73,7 @@ def test_with_the_network_gone_a_reload_opens_the_app_on_the_saved_room_read_onl
     page = alice.page.page
 
     # The worker registers and takes charge of the page (clients.claim) with the shell precached.
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
     cached = page.evaluate(
         "async () => (await Promise.all((await caches.keys()).map(async k => (await (await caches.open(k)).keys())"
@@ -80,7 +81,7 @@ def test_with_the_network_gone_a_reload_opens_the_app_on_the_saved_room_read_onl
     )
     assert "/index.html" in cached and any(path.startswith("/assets/") for path in cached)
     assert "/config.json" not in cached
-    page.wait_for_function(SAVED_COPY_HOLDS, arg=content)
+    wait_until(page, SAVED_COPY_HOLDS, arg=content)
 
     with alice.page.watch.network_down():
         page.context.set_offline(True)
@@ -114,7 +115,7 @@ def test_signing_out_forgets_the_saved_chats(contexts: Contexts) -> None:
     (alice,) = sign_in_together(contexts, "Alice")
     alice.page.create_group(f"Notes {unique('')}")
     alice.page.send("Private note")
-    alice.page.page.wait_for_function(SAVED_COPY_HOLDS, arg="Private note")
+    wait_until(alice.page.page, SAVED_COPY_HOLDS, arg="Private note")
     alice.page.button("Sign out").click()
     expect(alice.page.page.get_by_role("textbox", name="Your name")).to_be_visible()
     saved = alice.page.page.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':offline'))")
@@ -148,7 +149,7 @@ def test_a_new_deploy_offers_a_reload_that_brings_the_new_version_and_drops_the_
         alice = opened.open().page
         alice.get_by_role("textbox", name="Your name").fill(unique("Alice"))
         alice.get_by_role("button", name="Sign in").click()
-        alice.wait_for_function("navigator.serviceWorker.controller !== null")
+        wait_until(alice, "navigator.serviceWorker.controller !== null")
         (old_cache,) = alice.evaluate("caches.keys()")
 
         new_script = deploy_next_build(dist)
@@ -163,12 +164,7 @@ def test_a_new_deploy_offers_a_reload_that_brings_the_new_version_and_drops_the_
         expect(alice.get_by_role("button", name="Sign out")).to_be_visible()  # still signed in
         expect(prompt).to_have_count(0)
         assert alice.evaluate("document.querySelector('script[type=module]').getAttribute('src')") == new_script
-        # Polled from here: a function predicate in wait_for_function is evaluated with eval, which the CSP forbids.
-        for _ in range(100):
-            if alice.evaluate("caches.keys()") == [f"{old_cache}next"]:
-                break
-            alice.wait_for_timeout(100)
-        assert alice.evaluate("caches.keys()") == [f"{old_cache}next"]
+        wait_until(alice, "async cache => (await caches.keys()).join() === cache", f"{old_cache}next")
     finally:
         opened.close()
         assert stack.stop() == 0, stack.log()
